@@ -1,0 +1,151 @@
+import { FLAGS_MASK, HEADER_LENGTH, MAGIC_VERSION, MAX_PACKET_LENGTH, MAX_URL_LENGTH, padLength } from './constants.js';
+import { allocHead } from './slab.js';
+
+/** Header fields of a packet to encode; absent numbers are 0. */
+export interface FrameHead {
+  type: number;
+  flags?: number;
+  status?: number;
+  seqno?: number;
+  tunid?: number;
+  url?: string;
+}
+
+/**
+ * A param ready for the wire: raw bytes, or JSON text that the encoder writes as UTF-8
+ * straight into the head (no intermediate Buffer).
+ */
+export type WireParam = Uint8Array | string | undefined;
+
+/** Zero pad bytes shared by every packet: sockets never write into what they send. */
+const ZERO = Buffer.alloc(3);
+const PADS: readonly Buffer[] = [ZERO.subarray(0, 0), ZERO.subarray(0, 1), ZERO.subarray(0, 2), ZERO];
+
+/** Param bytes up to this size are copied into the head: one small copy beats one more iovec. */
+const INLINE_PARAM_BYTES = 2048;
+
+function urlByteLength(url: string): number {
+  const n = url.length === 0 ? 0 : Buffer.byteLength(url, 'utf8');
+  if (n > MAX_URL_LENGTH) {
+    throw new RangeError(`url is ${n} bytes long; the url length field allows at most ${MAX_URL_LENGTH}`);
+  }
+  return n;
+}
+
+function paramByteLength(param: WireParam): number {
+  if (param === undefined) return 0;
+  return typeof param === 'string' ? Buffer.byteLength(param, 'utf8') : param.byteLength;
+}
+
+function checkLimit(total: number, limit: number): void {
+  if (total > limit) {
+    const channel = limit === MAX_PACKET_LENGTH ? 'MAX_PACKET_LENGTH' : 'MAX_QPACKET_LENGTH';
+    throw new RangeError(`packet is ${total} bytes; the channel limit ${channel} is ${limit} bytes`);
+  }
+}
+
+function writeHeader(
+  buf: Buffer,
+  at: number,
+  head: FrameHead,
+  pad: number,
+  urlLen: number,
+  paramLen: number,
+  dataLen: number,
+): void {
+  buf[at] = MAGIC_VERSION;
+  buf[at + 1] = head.type;
+  buf[at + 2] = ((head.flags ?? 0) & FLAGS_MASK) | (pad << 6);
+  buf[at + 3] = head.status ?? 0;
+  buf.writeUInt32BE((head.seqno ?? 0) >>> 0, at + 4);
+  buf.writeUInt16BE(head.tunid ?? 0, at + 8);
+  buf.writeUInt16BE(urlLen, at + 10);
+  buf.writeUInt32BE(paramLen, at + 12);
+  buf.writeUInt32BE(dataLen, at + 16);
+}
+
+function writeBytes(buf: Buffer, at: number, src: Uint8Array): number {
+  buf.set(src, at);
+  return at + src.byteLength;
+}
+
+/**
+ * Encodes a packet for a byte stream as a list of buffers to write in order (cork, write
+ * each, uncork). The head (header, url, small param) comes from a slab; `data` and a large
+ * byte param are passed through untouched, never copied. Throws RangeError past `limit`.
+ */
+export function encodeFrame(
+  head: FrameHead,
+  param?: WireParam,
+  data?: Uint8Array,
+  limit: number = MAX_PACKET_LENGTH,
+): Buffer[] {
+  const url = head.url ?? '';
+  const urlLen = urlByteLength(url);
+  const paramLen = paramByteLength(param);
+  const dataLen = data === undefined ? 0 : data.byteLength;
+  const unpadded = HEADER_LENGTH + urlLen + paramLen + dataLen;
+  const pad = padLength(unpadded);
+  checkLimit(unpadded + pad, limit);
+
+  const inlineParam = typeof param === 'string' || paramLen <= INLINE_PARAM_BYTES;
+  const headLen = HEADER_LENGTH + urlLen + (inlineParam ? paramLen : 0) + (dataLen === 0 && inlineParam ? pad : 0);
+  const buf = allocHead(headLen);
+  writeHeader(buf, 0, head, pad, urlLen, paramLen, dataLen);
+  let at = HEADER_LENGTH;
+  if (urlLen > 0) at += buf.write(url, at, urlLen, 'utf8');
+  if (inlineParam && paramLen > 0) {
+    at = typeof param === 'string' ? at + buf.write(param, at, paramLen, 'utf8') : writeBytes(buf, at, param as Uint8Array);
+  }
+
+  if (inlineParam && dataLen === 0) {
+    if (pad > 0) buf.fill(0, at, at + pad);
+    return [buf];
+  }
+  const out: Buffer[] = [buf];
+  if (!inlineParam) out.push(asBuffer(param as Uint8Array));
+  if (dataLen > 0) out.push(asBuffer(data as Uint8Array));
+  if (pad > 0) out.push(PADS[pad] as Buffer);
+  return out;
+}
+
+/**
+ * Encodes a whole packet into `target` from offset 0 (the quick channel's reusable
+ * datagram buffer) and returns its length. Throws RangeError past `limit` or the target's size.
+ */
+export function encodeFrameInto(
+  target: Buffer,
+  head: FrameHead,
+  param: WireParam,
+  data: Uint8Array | undefined,
+  limit: number,
+): number {
+  const url = head.url ?? '';
+  const urlLen = urlByteLength(url);
+  const paramLen = paramByteLength(param);
+  const dataLen = data === undefined ? 0 : data.byteLength;
+  const unpadded = HEADER_LENGTH + urlLen + paramLen + dataLen;
+  const pad = padLength(unpadded);
+  const total = unpadded + pad;
+  checkLimit(total, Math.min(limit, target.length));
+  writeHeader(target, 0, head, pad, urlLen, paramLen, dataLen);
+  let at = HEADER_LENGTH;
+  if (urlLen > 0) at += target.write(url, at, urlLen, 'utf8');
+  if (paramLen > 0) {
+    at = typeof param === 'string' ? at + target.write(param, at, paramLen, 'utf8') : writeBytes(target, at, param as Uint8Array);
+  }
+  if (dataLen > 0) at = writeBytes(target, at, data as Uint8Array);
+  if (pad > 0) target.fill(0, at, at + pad);
+  return total;
+}
+
+/** Total encoded size of a frame list. */
+export function frameLength(frame: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const b of frame) n += b.byteLength;
+  return n;
+}
+
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
