@@ -1,4 +1,18 @@
 /** vsoa-edge public API: the seed's VSOA API in TypeScript (see README). */
+
+export { EventEmitter } from 'node:events';
+export type {
+  CallCallback,
+  CallOptions,
+  ClientOptions,
+  ConnectOptions,
+  FetchResult,
+  MessageCallback,
+  ResultCallback,
+} from './client/client.js';
+export { Client } from './client/client.js';
+export type { OnceOptions } from './client/fetch.js';
+export { fetch } from './client/fetch.js';
 export {
   ConnectCode,
   HEADER_LENGTH,
@@ -8,4 +22,8 @@ export {
   Status,
 } from './protocol/constants.js';
 export { VsoaError } from './protocol/errors.js';
+export type { Header, Request } from './protocol/packet.js';
 export type { Payload, ReceivedPayload } from './protocol/payload.js';
+export type { RemoteClient, SubscribeCallback } from './server/remote-client.js';
+export type { CommandHandler, ServerOptions } from './server/server.js';
+export { Server } from './server/server.js';

@@ -19,13 +19,14 @@ function frameTotal(buf: Buffer, at: number, limit: number): number | ProtocolEr
   }
   const unpadded =
     HEADER_LENGTH + buf.readUInt16BE(at + 10) + buf.readUInt32BE(at + 12) + buf.readUInt32BE(at + 16);
+  // Size first: an oversized header is TOO_LARGE whatever its pad bits say.
+  const total = unpadded + padLength(unpadded);
+  if (total > limit) {
+    return new ProtocolError('TOO_LARGE', `packet length ${total} exceeds the limit of ${limit} bytes`);
+  }
   const pad = (buf[at + 2] ?? 0) >>> 6;
   if (pad !== padLength(unpadded)) {
     return new ProtocolError('BAD_PAD', `pad count ${pad} does not fit a ${unpadded}-byte packet`);
-  }
-  const total = unpadded + pad;
-  if (total > limit) {
-    return new ProtocolError('TOO_LARGE', `packet length ${total} exceeds the limit of ${limit} bytes`);
   }
   return total;
 }
@@ -167,7 +168,10 @@ export function decodeDatagram(buf: Buffer, limit: number = MAX_QPACKET_LENGTH):
   if (typeof total !== 'number') return total;
   const unpadded = total - ((buf[2] as number) >>> 6);
   if (buf.length < unpadded || buf.length > total) {
-    return new ProtocolError('TRUNCATED', `datagram of ${buf.length} bytes does not hold a ${total}-byte packet`);
+    return new ProtocolError(
+      'TRUNCATED',
+      `datagram of ${buf.length} bytes does not hold a ${total}-byte packet`,
+    );
   }
   return packetAt(buf, 0);
 }

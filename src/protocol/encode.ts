@@ -1,4 +1,11 @@
-import { FLAGS_MASK, HEADER_LENGTH, MAGIC_VERSION, MAX_PACKET_LENGTH, MAX_URL_LENGTH, padLength } from './constants.js';
+import {
+  FLAGS_MASK,
+  HEADER_LENGTH,
+  MAGIC_VERSION,
+  MAX_PACKET_LENGTH,
+  MAX_URL_LENGTH,
+  padLength,
+} from './constants.js';
 import { allocHead } from './slab.js';
 
 /** Header fields of a packet to encode; absent numbers are 0. */
@@ -89,13 +96,17 @@ export function encodeFrame(
   checkLimit(unpadded + pad, limit);
 
   const inlineParam = typeof param === 'string' || paramLen <= INLINE_PARAM_BYTES;
-  const headLen = HEADER_LENGTH + urlLen + (inlineParam ? paramLen : 0) + (dataLen === 0 && inlineParam ? pad : 0);
+  const headLen =
+    HEADER_LENGTH + urlLen + (inlineParam ? paramLen : 0) + (dataLen === 0 && inlineParam ? pad : 0);
   const buf = allocHead(headLen);
   writeHeader(buf, 0, head, pad, urlLen, paramLen, dataLen);
   let at = HEADER_LENGTH;
   if (urlLen > 0) at += buf.write(url, at, urlLen, 'utf8');
   if (inlineParam && paramLen > 0) {
-    at = typeof param === 'string' ? at + buf.write(param, at, paramLen, 'utf8') : writeBytes(buf, at, param as Uint8Array);
+    at =
+      typeof param === 'string'
+        ? at + buf.write(param, at, paramLen, 'utf8')
+        : writeBytes(buf, at, param as Uint8Array);
   }
 
   if (inlineParam && dataLen === 0) {
@@ -132,7 +143,10 @@ export function encodeFrameInto(
   let at = HEADER_LENGTH;
   if (urlLen > 0) at += target.write(url, at, urlLen, 'utf8');
   if (paramLen > 0) {
-    at = typeof param === 'string' ? at + target.write(param, at, paramLen, 'utf8') : writeBytes(target, at, param as Uint8Array);
+    at =
+      typeof param === 'string'
+        ? at + target.write(param, at, paramLen, 'utf8')
+        : writeBytes(target, at, param as Uint8Array);
   }
   if (dataLen > 0) at = writeBytes(target, at, data as Uint8Array);
   if (pad > 0) target.fill(0, at, at + pad);

@@ -10,3 +10,19 @@ export interface Packet {
   param: Buffer | undefined;
   data: Buffer | undefined;
 }
+
+/** The header fields an application sees in a reply (seed: vsoa.Header). */
+export interface Header {
+  type: number;
+  flags: number;
+  status: number;
+  seqno: number;
+  tunid: number;
+}
+
+/** An RPC request as a command handler sees it. `method`: Method.GET (0) or Method.SET (1). */
+export interface Request {
+  url: string;
+  seqno: number;
+  method: number;
+}

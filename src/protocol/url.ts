@@ -14,18 +14,22 @@ export function isValidUrl(url: unknown): url is string {
 
 /** Throws TypeError unless `url` is a string starting with `/`. */
 export function assertUrl(url: unknown, name = 'url'): asserts url is string {
-  if (!isValidUrl(url)) throw new TypeError(`${name} must be a string starting with '/', got ${JSON.stringify(url)}`);
+  if (!isValidUrl(url))
+    throw new TypeError(`${name} must be a string starting with '/', got ${JSON.stringify(url)}`);
 }
 
 /**
  * The registered keys that can match `url`, most specific first: the url itself, the url
- * with a trailing `/`, then every prefix of it that ends in `/`, down to `/`.
+ * with a trailing `/`, then every prefix of it that ends in `/`, down to `/`. A url not
+ * starting with `/` (invalid) matches only itself.
  */
 export function matchKeys(url: string): string[] {
   const keys = [url];
+  if (url.charCodeAt(0) !== 0x2f) return keys;
+  // `/a//` (a wildcard for `/a/` and below) matches `/a/` too, so the slash is added even after one.
+  keys.push(`${url}/`);
   let i = url.length - 1;
-  if (url.charCodeAt(i) !== 0x2f) keys.push(`${url}/`);
-  else i -= 1;
+  if (url.charCodeAt(i) === 0x2f) i -= 1;
   for (i = i < 0 ? -1 : url.lastIndexOf('/', i); i >= 0; i = i === 0 ? -1 : url.lastIndexOf('/', i - 1)) {
     keys.push(url.slice(0, i + 1));
   }
@@ -49,7 +53,7 @@ export function cachedMatchKeys(url: string): readonly string[] {
 /** Whether one subscription `sub` receives a publish on `url`. */
 export function subscriptionMatches(sub: string, url: string): boolean {
   if (sub === url) return true;
-  if (sub.charCodeAt(sub.length - 1) !== 0x2f) return false;
+  if (url.charCodeAt(0) !== 0x2f || sub.charCodeAt(sub.length - 1) !== 0x2f) return false;
   return url.startsWith(sub) || url === sub.slice(0, -1);
 }
 

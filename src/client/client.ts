@@ -1,0 +1,482 @@
+import type dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { Header, Packet, Payload, ReceivedPayload } from '../protocol/index.js';
+import {
+  assertUrl,
+  ConnectCode,
+  checkPayload,
+  encodeFrame,
+  Flag,
+  Method,
+  receivedPayload,
+  Status,
+  Type,
+  VsoaError,
+} from '../protocol/index.js';
+import { anyAddressFor, normalizeAddress } from '../transport/address.js';
+import { FrameConnection } from '../transport/frame-connection.js';
+import { QuickSocket } from '../transport/quick-socket.js';
+import type { Logger } from '../util/log.js';
+import { moduleLogger } from '../util/log.js';
+import { PendingTable, type SettleReason } from './pending.js';
+import { parseServerUrl } from './server-url.js';
+
+export interface ClientOptions {
+  /** Hand params over as bytes, without JSON parsing. */
+  raw?: boolean;
+  logger?: Logger;
+}
+
+export interface ConnectOptions {
+  passwd?: string;
+  /** Bounds TCP connect and the SERVINFO reply together (ms, default 10000). */
+  timeout?: number;
+}
+
+export interface CallOptions {
+  method?: number | 'GET' | 'SET';
+  payload?: Payload | null;
+  /** ms, default 60000. */
+  timeout?: number;
+}
+
+export interface FetchResult {
+  header: Header;
+  payload: ReceivedPayload;
+}
+
+export type CallCallback = (client: Client, header: Header | null, payload: ReceivedPayload | null) => void;
+export type ResultCallback = (client: Client, success: boolean) => void;
+export type MessageCallback = (client: Client, url: string, payload: ReceivedPayload, quick: boolean) => void;
+
+const DEFAULT_CONNECT_TIMEOUT = 10_000;
+const DEFAULT_REQUEST_TIMEOUT = 60_000;
+const DEFAULT_SEND_TIMEOUT = 500;
+/** Bytes that may queue towards the server before the connection counts as stuck. */
+const MAX_SEND_QUEUE = 8 * 1024 * 1024;
+
+interface Link {
+  conn: FrameConnection;
+  quick: QuickSocket | undefined;
+  serverAddr: string;
+  quickPort: number;
+  cid: number | undefined;
+  connected: boolean;
+}
+
+function checkTimeout(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative number of milliseconds`);
+  }
+  return value;
+}
+
+function checkMethod(method: unknown): number {
+  if (method === undefined || method === Method.GET || method === 'GET') return Method.GET;
+  if (method === Method.SET || method === 'SET') return Method.SET;
+  throw new TypeError(`method must be Method.GET, Method.SET, 'GET' or 'SET', got ${String(method)}`);
+}
+
+function checkCallback(cb: unknown, name = 'callback'): void {
+  if (cb !== undefined && cb !== null && typeof cb !== 'function')
+    throw new TypeError(`${name} must be a function`);
+}
+
+function headerOf(packet: Packet): Header {
+  return {
+    type: packet.type,
+    flags: packet.flags,
+    status: packet.status,
+    seqno: packet.seqno,
+    tunid: packet.tunid,
+  };
+}
+
+function errnoToCode(error: NodeJS.ErrnoException): ConnectCode {
+  switch (error.code) {
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+      return ConnectCode.UNREACHABLE;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return ConnectCode.SERVER_NOT_FOUND;
+    case 'ETIMEDOUT':
+      return ConnectCode.SERVER_NO_RESPONDING;
+    default:
+      return ConnectCode.ERROR;
+  }
+}
+
+/** A VSOA client (seed: vsoa.Client). */
+export class Client extends EventEmitter {
+  onconnect: ((client: Client, connected: boolean, info: unknown) => void) | undefined;
+  onmessage: MessageCallback | undefined;
+  ondata: MessageCallback | undefined;
+
+  private readonly raw: boolean;
+  private readonly log: Logger;
+  private readonly pending = new PendingTable();
+  private link: Link | undefined;
+  private sendTimeoutMs = DEFAULT_SEND_TIMEOUT;
+  private lingerSeconds: number | undefined;
+  private serverPriority = 0;
+  private closedForGood = false;
+  private endWaiters: Array<() => void> = [];
+
+  constructor(options: ClientOptions = {}) {
+    super();
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    this.raw = options.raw === true;
+    this.log = options.logger ?? moduleLogger('client');
+  }
+
+  get connected(): boolean {
+    return this.link?.connected === true;
+  }
+
+  /** Requests waiting for a reply (RPC, ping, subscribe, unsubscribe). */
+  get pendings(): number {
+    return this.pending.size;
+  }
+
+  /** The priority the server last set with QOSSETUP. */
+  get priority(): number {
+    return this.serverPriority;
+  }
+
+  /** The id the server gave this client, once connected. */
+  get id(): number | undefined {
+    return this.link?.cid;
+  }
+
+  /** Connects and shakes hands; resolves a ConnectCode (never rejects for network failures). */
+  async connect(url: string, options: ConnectOptions = {}): Promise<ConnectCode> {
+    if (this.closedForGood) throw new Error('client is closed');
+    const { host, port } = parseServerUrl(url);
+    const passwd = options.passwd ?? '';
+    if (typeof passwd !== 'string') throw new TypeError('options.passwd must be a string');
+    const timeout = checkTimeout(options.timeout, 'options.timeout', DEFAULT_CONNECT_TIMEOUT);
+    if (this.link) this.disconnect();
+    return this.open(host, port, passwd, timeout);
+  }
+
+  private open(host: string, port: number, passwd: string, timeout: number): Promise<ConnectCode> {
+    return new Promise<ConnectCode>((resolve) => {
+      let settled = false;
+      const socket = net.connect({ host, port, noDelay: true });
+      const udp = QuickSocket.create(net.isIPv6(host) ? 'udp6' : 'udp4');
+      const link: Link = {
+        conn: new FrameConnection(
+          socket,
+          (packet) => this.onPacket(link, packet),
+          () => this.onLinkClosed(link),
+          { sendTimeout: this.sendTimeoutMs, maxQueuedBytes: MAX_SEND_QUEUE, log: this.log },
+        ),
+        quick: new QuickSocket(udp, (packet, from) => this.onQuick(link, packet, from), this.log),
+        serverAddr: normalizeAddress(host),
+        quickPort: port,
+        cid: undefined,
+        connected: false,
+      };
+      this.link = link;
+
+      const finish = (code: ConnectCode, info?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.off('error', onError);
+        if (code !== ConnectCode.OK) {
+          this.log.debug({ host, port, code }, 'connect failed');
+          this.teardown(link);
+          resolve(code);
+          return;
+        }
+        link.connected = true;
+        this.safely('onconnect', () => this.onconnect?.(this, true, info));
+        this.emit('connect', info);
+        resolve(ConnectCode.OK);
+      };
+      const timer = setTimeout(() => finish(ConnectCode.SERVER_NO_RESPONDING), timeout);
+      const onError = (error: NodeJS.ErrnoException): void => finish(errnoToCode(error));
+      socket.once('error', onError);
+      socket.once('close', () => finish(ConnectCode.INVALID_RESPONDING));
+
+      socket.once('connect', () => {
+        udp.bind(0, anyAddressFor(host), () => {
+          if (settled) return;
+          this.pending.add(0, Type.SERVINFO, 0, (reply) => {
+            if (!reply) return finish(ConnectCode.INVALID_RESPONDING);
+            if (reply.status === Status.PASSWORD) return finish(ConnectCode.INVALID_PASSWD);
+            if (reply.status !== Status.SUCCESS || !reply.data || reply.data.length < 4) {
+              return finish(ConnectCode.INVALID_RESPONDING);
+            }
+            link.cid = reply.data.readUInt32BE(0);
+            // The official Node.js server appends its quick port when it differs from the TCP port.
+            if (reply.data.length >= 6) link.quickPort = reply.data.readUInt16BE(4);
+            finish(ConnectCode.OK, receivedPayload(reply.param, undefined, false).param);
+          });
+          const param = passwd ? JSON.stringify({ passwd }) : undefined;
+          link.conn.send(
+            encodeFrame(
+              { type: Type.SERVINFO, flags: Flag.TUNNEL, seqno: 0, tunid: udp.address().port },
+              param,
+            ),
+          );
+        });
+      });
+    });
+  }
+
+  /** Sends an RPC; the callback gets (client, header, payload), or nulls when no reply came. */
+  call(url: string, options: CallOptions = {}, callback?: CallCallback): boolean {
+    assertUrl(url);
+    checkCallback(callback);
+    const method = checkMethod(options.method);
+    const timeout = checkTimeout(options.timeout, 'options.timeout', DEFAULT_REQUEST_TIMEOUT);
+    const { param, data } = checkPayload(options.payload, 'options.payload');
+    const flags = method === Method.SET ? Flag.SET : 0;
+    if (!callback) {
+      return this.sendOneWay({ type: Type.RPC, flags, url }, param, data);
+    }
+    return this.request({ type: Type.RPC, flags, url }, param, data, timeout, (packet) => {
+      if (packet) callback(this, headerOf(packet), receivedPayload(packet.param, packet.data, this.raw));
+      else callback(this, null, null);
+    });
+  }
+
+  /** Promise form of call: resolves every reply, whatever its status; rejects when none can come. */
+  fetch(url: string, options: CallOptions = {}): Promise<FetchResult> {
+    assertUrl(url);
+    const method = checkMethod(options.method);
+    const timeout = checkTimeout(options.timeout, 'options.timeout', DEFAULT_REQUEST_TIMEOUT);
+    const { param, data } = checkPayload(options.payload, 'options.payload');
+    return new Promise<FetchResult>((resolve, reject) => {
+      const sent = this.request(
+        { type: Type.RPC, flags: method === Method.SET ? Flag.SET : 0, url },
+        param,
+        data,
+        timeout,
+        (packet, reason) => {
+          if (packet)
+            resolve({
+              header: headerOf(packet),
+              payload: receivedPayload(packet.param, packet.data, this.raw),
+            });
+          else if (reason === 'timeout')
+            reject(
+              new VsoaError(ConnectCode.SERVER_NO_RESPONDING, `no reply to ${url} within ${timeout} ms`),
+            );
+          else reject(new VsoaError(ConnectCode.ERROR, `connection lost before the reply to ${url}`));
+        },
+      );
+      if (!sent) {
+        const why = this.connected ? 'too many pending requests' : 'not connected';
+        reject(new VsoaError(ConnectCode.ERROR, `cannot call ${url}: ${why}`));
+      }
+    });
+  }
+
+  /** PINGECHO with a callback; without one, a NOOP that wants no answer. */
+  ping(callback?: ResultCallback, timeout = DEFAULT_REQUEST_TIMEOUT): boolean {
+    checkCallback(callback);
+    const ms = checkTimeout(timeout, 'timeout', DEFAULT_REQUEST_TIMEOUT);
+    if (!callback) return this.sendOneWay({ type: Type.NOOP }, undefined, undefined);
+    return this.request({ type: Type.PINGECHO }, undefined, undefined, ms, (packet) =>
+      callback(this, packet !== undefined && packet.status === Status.SUCCESS),
+    );
+  }
+
+  subscribe(
+    url: string | readonly string[],
+    callback?: ResultCallback,
+    timeout = DEFAULT_REQUEST_TIMEOUT,
+  ): boolean {
+    return this.subscription(Type.SUBSCRIBE, url, callback, timeout);
+  }
+
+  unsubscribe(
+    url: string | readonly string[],
+    callback?: ResultCallback,
+    timeout = DEFAULT_REQUEST_TIMEOUT,
+  ): boolean {
+    return this.subscription(Type.UNSUBSCRIBE, url, callback, timeout);
+  }
+
+  private subscription(
+    type: number,
+    url: string | readonly string[],
+    callback: ResultCallback | undefined,
+    timeout: number,
+  ): boolean {
+    checkCallback(callback);
+    const ms = checkTimeout(timeout, 'timeout', DEFAULT_REQUEST_TIMEOUT);
+    let head: { type: number; url?: string };
+    let param: string | undefined;
+    if (Array.isArray(url)) {
+      if (url.length === 0) throw new TypeError('url list must not be empty');
+      for (const [i, u] of url.entries()) assertUrl(u, `url[${i}]`);
+      head = { type };
+      param = JSON.stringify(url);
+    } else {
+      assertUrl(url);
+      head = { type, url: url as string };
+    }
+    if (!callback) return this.sendOneWay(head, param, undefined);
+    return this.request(head, param, undefined, ms, (packet) =>
+      callback(this, packet !== undefined && packet.status === Status.SUCCESS),
+    );
+  }
+
+  /** Sends a DATAGRAM; quick goes by UDP and needs the client id (false before connect). */
+  datagram(url: string, payload?: Payload | null, quick = false): boolean {
+    assertUrl(url);
+    const { param, data } = checkPayload(payload);
+    const link = this.link;
+    if (!link?.connected) return false;
+    if (!quick) return link.conn.send(encodeFrame({ type: Type.DATAGRAM, url }, param, data));
+    if (!link.quick || link.cid === undefined) return false;
+    return link.quick.send(
+      { type: Type.DATAGRAM, url, seqno: link.cid },
+      param,
+      data,
+      link.quickPort,
+      link.serverAddr,
+    );
+  }
+
+  /** Closes the connection; the client may connect again. */
+  disconnect(): void {
+    const link = this.link;
+    if (!link) return;
+    if (this.lingerSeconds === 0) link.conn.socket.resetAndDestroy();
+    link.conn.destroy();
+    this.teardown(link);
+  }
+
+  /** Closes the connection for good: the client can no longer be used. */
+  close(): void {
+    this.closedForGood = true;
+    this.disconnect();
+  }
+
+  sendTimeout(ms = DEFAULT_SEND_TIMEOUT): void {
+    this.sendTimeoutMs = checkTimeout(ms, 'ms', DEFAULT_SEND_TIMEOUT);
+    this.link?.conn.setSendTimeout(this.sendTimeoutMs);
+  }
+
+  /** SO_LINGER for the connection; 0 resets it on close, dropping unsent data. */
+  linger(seconds = 0): boolean {
+    if (!Number.isInteger(seconds) || seconds < 0)
+      throw new RangeError('seconds must be a non-negative integer');
+    this.lingerSeconds = seconds;
+    return seconds === 0;
+  }
+
+  /** Resolves when the current connection ends (at once when not connected). */
+  run(): Promise<void> {
+    if (!this.link) return Promise.resolve();
+    return new Promise<void>((resolve) => this.endWaiters.push(resolve));
+  }
+
+  private request(
+    head: { type: number; flags?: number; url?: string },
+    param: string | Uint8Array | undefined,
+    data: Uint8Array | undefined,
+    timeout: number,
+    settle: (packet: Packet | undefined, reason: SettleReason) => void,
+  ): boolean {
+    const link = this.link;
+    if (!link?.connected) return false;
+    const seqno = this.pending.allocate();
+    if (seqno === undefined) return false;
+    const frame = encodeFrame({ ...head, seqno }, param, data);
+    this.pending.add(seqno, head.type, timeout, (packet, reason) => {
+      try {
+        settle(packet, reason);
+      } catch (error) {
+        this.log.error({ err: error }, 'reply callback threw');
+      }
+    });
+    if (!link.conn.send(frame)) {
+      this.pending.cancel(seqno);
+      return false;
+    }
+    return true;
+  }
+
+  private sendOneWay(
+    head: { type: number; flags?: number; url?: string },
+    param: string | Uint8Array | undefined,
+    data: Uint8Array | undefined,
+  ): boolean {
+    const link = this.link;
+    if (!link?.connected) return false;
+    return link.conn.send(encodeFrame({ ...head, seqno: this.pending.oneWay() }, param, data));
+  }
+
+  private onPacket(link: Link, packet: Packet): void {
+    if (link !== this.link) return;
+    if (packet.flags & Flag.REPLY) {
+      if (packet.type === Type.QOSSETUP) {
+        this.serverPriority = packet.status;
+        this.emit('priority', packet.status);
+        return;
+      }
+      if (!this.pending.resolve(packet))
+        this.log.debug({ seqno: packet.seqno, type: packet.type }, 'unmatched reply');
+      return;
+    }
+    if (!link.connected) return;
+    if (packet.type === Type.PUBLISH) this.deliver('onmessage', packet, false);
+    else if (packet.type === Type.DATAGRAM) this.deliver('ondata', packet, false);
+    else this.log.debug({ type: packet.type }, 'ignoring unexpected packet');
+  }
+
+  private onQuick(link: Link, packet: Packet, from: dgram.RemoteInfo): void {
+    if (link !== this.link || !link.connected) return;
+    if (normalizeAddress(from.address) !== link.serverAddr || from.port !== link.quickPort) {
+      this.log.debug({ from: from.address, port: from.port }, 'dropping quick packet from a stranger');
+      return;
+    }
+    if (packet.type === Type.PUBLISH) this.deliver('onmessage', packet, true);
+    else if (packet.type === Type.DATAGRAM) this.deliver('ondata', packet, true);
+  }
+
+  private deliver(which: 'onmessage' | 'ondata', packet: Packet, quick: boolean): void {
+    const handler = this[which];
+    if (!handler) return;
+    const payload = receivedPayload(packet.param, packet.data, this.raw);
+    this.safely(which, () => handler(this, packet.url, payload, quick));
+  }
+
+  private onLinkClosed(link: Link): void {
+    if (link === this.link) this.teardown(link);
+  }
+
+  /** Releases a link once: fails pending requests, closes the quick socket, reports the loss. */
+  private teardown(link: Link): void {
+    if (this.link !== link) return;
+    this.link = undefined;
+    const wasConnected = link.connected;
+    link.connected = false;
+    link.quick?.close();
+    if (!link.conn.isClosed) link.conn.destroy();
+    this.pending.failAll();
+    if (wasConnected) {
+      this.safely('onconnect', () => this.onconnect?.(this, false, null));
+      this.emit('disconnect');
+    }
+    for (const resolve of this.endWaiters.splice(0)) resolve();
+  }
+
+  private safely(name: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.log.error({ err: error }, `${name} callback threw`);
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import dns from 'node:dns';
+import net from 'node:net';
+
+/** `::ffff:1.2.3.4` (dual-stack sockets) and `1.2.3.4` name the same peer. */
+export function normalizeAddress(addr: string): string {
+  return addr.startsWith('::ffff:') && net.isIPv4(addr.slice(7)) ? addr.slice(7) : addr;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * A dgram `lookup` that answers IP literals synchronously. Node's default goes through
+ * dns.lookup, which defers even for an IP, so `send()` would read the buffer a tick later;
+ * answering at once lets the quick channel reuse one frame buffer.
+ */
+export function syncIpLookup(address: string, family: unknown, callback: LookupCallback): void {
+  const ipFamily = net.isIP(address);
+  if (ipFamily !== 0) {
+    callback(null, address, ipFamily);
+    return;
+  }
+  dns.lookup(address, { family: family === 6 ? 6 : family === 4 ? 4 : 0 }, (err, addr, fam) =>
+    callback(err, addr, fam),
+  );
+}
+
+/** The any-address of the family of `host`. */
+export function anyAddressFor(host: string): string {
+  return net.isIPv6(host) ? '::' : '0.0.0.0';
+}

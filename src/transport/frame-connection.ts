@@ -1,0 +1,145 @@
+import type { Socket } from 'node:net';
+import type { Packet } from '../protocol/index.js';
+import { MAX_PACKET_LENGTH, StreamDecoder } from '../protocol/index.js';
+import type { Logger } from '../util/log.js';
+
+export interface FrameConnectionOptions {
+  /** A queued write that makes no progress for this long cuts the peer off; 0 disables. */
+  sendTimeout: number;
+  /** Bytes that may wait in user space for one peer before it counts as too slow. */
+  maxQueuedBytes: number;
+  log: Logger;
+}
+
+/**
+ * VSOA framing over one TCP/TLS socket: decodes received chunks into packets and writes
+ * encoded frames whole (cork, write each buffer, uncork: one writev, no copy).
+ *
+ * Slow peers: a frame is queued only if the peer's queue stays under `maxQueuedBytes`,
+ * else the connection is destroyed (never a half-written frame on an open socket). While
+ * anything is queued, each completed write re-arms the send timer; if no write completes
+ * within `sendTimeout`, the peer is too slow and the connection is destroyed.
+ */
+export class FrameConnection {
+  private readonly decoder: StreamDecoder;
+  private sendTimer: NodeJS.Timeout | undefined;
+  private ended = false;
+  private readonly onFlushed = (): void => this.flushed();
+
+  constructor(
+    readonly socket: Socket,
+    onPacket: (packet: Packet) => void,
+    private readonly onClose: (error: Error | undefined) => void,
+    private readonly options: FrameConnectionOptions,
+  ) {
+    const { log } = options;
+    this.decoder = new StreamDecoder((packet) => {
+      try {
+        onPacket(packet);
+      } catch (error) {
+        log.error({ err: error }, 'packet handler threw');
+      }
+    }, MAX_PACKET_LENGTH);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      const error = this.decoder.push(chunk);
+      if (error) {
+        log.warn({ code: error.code, peer: socket.remoteAddress }, `closing connection: ${error.message}`);
+        this.destroy(error);
+      }
+    });
+    socket.on('error', (error) => {
+      log.debug({ err: error }, 'socket error');
+    });
+    socket.on('close', () => this.closed(undefined));
+  }
+
+  get isClosed(): boolean {
+    return this.ended;
+  }
+
+  /** Bytes waiting in user space for this peer. */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  setSendTimeout(ms: number): void {
+    this.options.sendTimeout = ms;
+  }
+
+  /** Writes one encoded frame; false if the connection is closed or was just cut off as too slow. */
+  send(frame: readonly Buffer[]): boolean {
+    if (this.ended || this.socket.destroyed || !this.socket.writable) return false;
+    let length = 0;
+    for (const b of frame) length += b.length;
+    if (this.socket.writableLength + length > this.options.maxQueuedBytes) {
+      this.options.log.warn(
+        { peer: this.socket.remoteAddress, queued: this.socket.writableLength },
+        'peer too slow: send queue full, closing',
+      );
+      this.destroy(new Error('send queue full'));
+      return false;
+    }
+    const last = frame.length - 1;
+    if (last === 0) {
+      this.socket.write(frame[0] as Buffer, this.onFlushed);
+    } else {
+      this.socket.cork();
+      for (let i = 0; i < last; i++) this.socket.write(frame[i] as Buffer);
+      this.socket.write(frame[last] as Buffer, this.onFlushed);
+      this.socket.uncork();
+    }
+    if (this.socket.writableLength > 0) this.armSendTimer();
+    return true;
+  }
+
+  /** Graceful close: queued frames are flushed, then FIN. */
+  end(): void {
+    if (this.ended) return;
+    this.decoder.stop();
+    this.socket.end();
+  }
+
+  /** Immediate close (RST if linger 0 was set). */
+  destroy(error?: Error): void {
+    this.decoder.stop();
+    this.socket.destroy();
+    this.closed(error);
+  }
+
+  private armSendTimer(): void {
+    const timeout = this.options.sendTimeout;
+    if (timeout <= 0) return;
+    if (this.sendTimer) {
+      return;
+    }
+    this.sendTimer = setTimeout(() => {
+      this.sendTimer = undefined;
+      if (this.socket.writableLength === 0) return;
+      this.options.log.warn(
+        { peer: this.socket.remoteAddress, queued: this.socket.writableLength, timeout },
+        'peer too slow: send timeout, closing',
+      );
+      this.destroy(new Error('send timeout'));
+    }, timeout);
+  }
+
+  private flushed(): void {
+    if (!this.sendTimer) return;
+    if (this.socket.writableLength === 0) {
+      clearTimeout(this.sendTimer);
+      this.sendTimer = undefined;
+    } else {
+      this.sendTimer.refresh();
+    }
+  }
+
+  private closed(error: Error | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.decoder.stop();
+    if (this.sendTimer) clearTimeout(this.sendTimer);
+    this.sendTimer = undefined;
+    this.onClose(error);
+  }
+}
