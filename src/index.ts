@@ -27,3 +27,6 @@ export type { Payload, ReceivedPayload } from './protocol/payload.js';
 export type { RemoteClient, SubscribeCallback } from './server/remote-client.js';
 export type { CommandHandler, ServerOptions } from './server/server.js';
 export { Server } from './server/server.js';
+export type { TimerOptions } from './util/timer.js';
+export { Timer } from './util/timer.js';
+export { WorkQueue } from './util/work-queue.js';
