@@ -13,6 +13,17 @@ export type {
 export { Client } from './client/client.js';
 export type { OnceOptions } from './client/fetch.js';
 export { fetch } from './client/fetch.js';
+export type {
+  LookupOptions,
+  LookupResult,
+  PositionAnswer,
+  PositionEntry,
+  PositionOnQuery,
+  PositionOptions,
+  PositionQuery,
+  PositionReply,
+} from './position/index.js';
+export { clearLookupCache, lookup, Position, pos, setLookupCacheTtl } from './position/index.js';
 export {
   ConnectCode,
   HEADER_LENGTH,

@@ -1,6 +1,7 @@
 import type dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { type ResolvedUrl, resolveServerUrl } from '../position/resolve.js';
 import type { Header, Packet, Payload, ReceivedPayload } from '../protocol/index.js';
 import {
   assertUrl,
@@ -17,10 +18,10 @@ import {
 import { anyAddressFor, normalizeAddress } from '../transport/address.js';
 import { FrameConnection } from '../transport/frame-connection.js';
 import { QuickSocket } from '../transport/quick-socket.js';
+import { setLinger, setPriority } from '../transport/sockopt.js';
 import type { Logger } from '../util/log.js';
 import { moduleLogger } from '../util/log.js';
 import { PendingTable, type SettleReason } from './pending.js';
-import { parseServerUrl } from './server-url.js';
 
 export interface ClientOptions {
   /** Hand params over as bytes, without JSON parsing. */
@@ -155,7 +156,20 @@ export class Client extends EventEmitter {
   /** Connects and shakes hands; resolves a ConnectCode (never rejects for network failures). */
   async connect(url: string, options: ConnectOptions = {}): Promise<ConnectCode> {
     if (this.closedForGood) throw new Error('client is closed');
-    const { host, port } = parseServerUrl(url);
+    // Names are looked up through the position service on every connect, so a moved server is followed.
+    let target: ResolvedUrl;
+    try {
+      target = await resolveServerUrl(url);
+    } catch (error) {
+      if (error instanceof VsoaError) return error.code;
+      throw error;
+    }
+    if (target.security && !(options as { tls?: unknown }).tls) {
+      throw new TypeError(
+        `server ${target.name ?? url} requires TLS (the position service says security: true): pass options.tls`,
+      );
+    }
+    const { host, port } = target;
     const passwd = options.passwd ?? '';
     if (typeof passwd !== 'string') throw new TypeError('options.passwd must be a string');
     const timeout = checkTimeout(options.timeout, 'options.timeout', DEFAULT_CONNECT_TIMEOUT);
@@ -205,6 +219,7 @@ export class Client extends EventEmitter {
       socket.once('close', () => finish(ConnectCode.INVALID_RESPONDING));
 
       socket.once('connect', () => {
+        if (this.lingerSeconds !== undefined) setLinger(socket, this.lingerSeconds);
         udp.bind(0, anyAddressFor(host), () => {
           if (settled) return;
           this.pending.add(0, Type.SERVINFO, 0, (reply) => {
@@ -253,30 +268,34 @@ export class Client extends EventEmitter {
     const method = checkMethod(options.method);
     const timeout = checkTimeout(options.timeout, 'options.timeout', DEFAULT_REQUEST_TIMEOUT);
     const { param, data } = checkPayload(options.payload, 'options.payload');
-    return new Promise<FetchResult>((resolve, reject) => {
-      const sent = this.request(
-        { type: Type.RPC, flags: method === Method.SET ? Flag.SET : 0, url },
-        param,
-        data,
-        timeout,
-        (packet, reason) => {
-          if (packet)
-            resolve({
-              header: headerOf(packet),
-              payload: receivedPayload(packet.param, packet.data, this.raw),
-            });
-          else if (reason === 'timeout')
-            reject(
-              new VsoaError(ConnectCode.SERVER_NO_RESPONDING, `no reply to ${url} within ${timeout} ms`),
-            );
-          else reject(new VsoaError(ConnectCode.ERROR, `connection lost before the reply to ${url}`));
-        },
-      );
-      if (!sent) {
-        const why = this.connected ? 'too many pending requests' : 'not connected';
-        reject(new VsoaError(ConnectCode.ERROR, `cannot call ${url}: ${why}`));
-      }
+    let resolve!: (result: FetchResult) => void;
+    let reject!: (error: VsoaError) => void;
+    const promise = new Promise<FetchResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
+    // Sent outside the executor so an oversize packet throws RangeError at once, as call() does.
+    const sent = this.request(
+      { type: Type.RPC, flags: method === Method.SET ? Flag.SET : 0, url },
+      param,
+      data,
+      timeout,
+      (packet, reason) => {
+        if (packet)
+          resolve({
+            header: headerOf(packet),
+            payload: receivedPayload(packet.param, packet.data, this.raw),
+          });
+        else if (reason === 'timeout')
+          reject(new VsoaError(ConnectCode.SERVER_NO_RESPONDING, `no reply to ${url} within ${timeout} ms`));
+        else reject(new VsoaError(ConnectCode.ERROR, `connection lost before the reply to ${url}`));
+      },
+    );
+    if (!sent) {
+      const why = this.connected ? 'too many pending requests' : 'not connected';
+      reject(new VsoaError(ConnectCode.ERROR, `cannot call ${url}: ${why}`));
+    }
+    return promise;
   }
 
   /** PINGECHO with a callback; without one, a NOOP that wants no answer. */
@@ -367,12 +386,18 @@ export class Client extends EventEmitter {
     this.link?.conn.setSendTimeout(this.sendTimeoutMs);
   }
 
-  /** SO_LINGER for the connection; 0 resets it on close, dropping unsent data. */
+  /**
+   * SO_LINGER for the connection, now and on every later connect; 0 resets the connection on
+   * close, dropping unsent data. False when it could not be applied (no native addon: only a
+   * reset on close is still possible).
+   */
   linger(seconds = 0): boolean {
-    if (!Number.isInteger(seconds) || seconds < 0)
-      throw new RangeError('seconds must be a non-negative integer');
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 0x7fff) {
+      throw new RangeError('seconds must be a whole number from 0 to 32767');
+    }
     this.lingerSeconds = seconds;
-    return seconds === 0;
+    const applied = this.link ? setLinger(this.link.conn.socket, seconds) : true;
+    return applied || seconds === 0;
   }
 
   /** Resolves when the current connection ends (at once when not connected). */
@@ -421,8 +446,12 @@ export class Client extends EventEmitter {
     if (link !== this.link) return;
     if (packet.flags & Flag.REPLY) {
       if (packet.type === Type.QOSSETUP) {
-        this.serverPriority = packet.status;
-        this.emit('priority', packet.status);
+        // The server sets our priority: both our sockets carry it from now on.
+        const priority = packet.status & 7;
+        this.serverPriority = priority;
+        setPriority(link.conn.socket, priority);
+        if (link.quick) setPriority(link.quick.socket, priority);
+        this.emit('priority', priority);
         return;
       }
       if (!this.pending.resolve(packet))

@@ -1,7 +1,7 @@
+import { parseVsoaUrl } from '../position/resolve.js';
 import { ConnectCode, VsoaError } from '../protocol/index.js';
 import type { CallOptions, FetchResult } from './client.js';
 import { Client } from './client.js';
-import { parseServerUrl } from './server-url.js';
 
 export interface OnceOptions extends CallOptions {
   passwd?: string;
@@ -10,14 +10,11 @@ export interface OnceOptions extends CallOptions {
 
 /** One connection, one RPC, closed afterwards (seed: vsoa.fetch). Timeout covers both (default 10 s). */
 export async function fetch(url: string, options: OnceOptions = {}): Promise<FetchResult> {
-  const { host, port, path } = parseServerUrl(url);
+  const { path } = parseVsoaUrl(url);
   const timeout = options.timeout ?? 10_000;
   const client = new Client({ raw: options.raw === true });
   try {
-    const code = await client.connect(`vsoa://${host.includes(':') ? `[${host}]` : host}:${port}`, {
-      passwd: options.passwd ?? '',
-      timeout,
-    });
+    const code = await client.connect(url, { passwd: options.passwd ?? '', timeout });
     if (code !== ConnectCode.OK) throw new VsoaError(code, `cannot connect to ${url} (code ${code})`);
     return await client.fetch(path, { method: options.method, payload: options.payload, timeout });
   } finally {

@@ -9,7 +9,9 @@ import {
 } from '../protocol/index.js';
 import { normalizeAddress } from '../transport/address.js';
 import type { FrameConnection } from '../transport/frame-connection.js';
+import { type PeerCertificate, peerCertificate } from '../transport/peer-cert.js';
 import type { QuickSocket } from '../transport/quick-socket.js';
+import { setKeepAlive, setPriority } from '../transport/sockopt.js';
 import type { Logger } from '../util/log.js';
 
 /** What a RemoteClient needs from its server. */
@@ -62,6 +64,7 @@ export class RemoteClient {
   set priority(p: number) {
     this.prio = checkInteger(p, 'priority', 0, 7);
     this.conn.send(encodeFrame({ type: Type.QOSSETUP, flags: Flag.REPLY, status: p }));
+    setPriority(this.conn.socket, p);
     this.host.priorityChanged(this);
   }
 
@@ -111,16 +114,16 @@ export class RemoteClient {
   /** TCP keepalive: a peer silent for about 3 × idle is dropped. */
   keepalive(idleMs: number): void {
     checkInteger(idleMs, 'idleMs', 0, 0x7fffffff);
-    this.conn.socket.setKeepAlive(idleMs > 0, idleMs);
+    setKeepAlive(this.conn.socket, idleMs);
   }
 
   sendTimeout(ms: number): void {
     this.conn.setSendTimeout(checkInteger(ms, 'ms', 0, 0x7fffffff));
   }
 
-  /** The peer's TLS certificate, or null on a plain connection. */
-  getPeerCert(_binary = false): null {
-    return null;
+  /** The client's TLS certificate (DER bytes with `binary`), or null without TLS or certificate. */
+  getPeerCert(binary = false): PeerCertificate | Buffer | null {
+    return peerCertificate(this.conn.socket, binary);
   }
 
   /** @internal Whether a quick datagram from `addr:port` may come from this client. */

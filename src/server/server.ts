@@ -17,10 +17,19 @@ import {
 import { FrameConnection } from '../transport/frame-connection.js';
 import { bindPair } from '../transport/listen.js';
 import { QuickSocket } from '../transport/quick-socket.js';
+import { resolveServerTls, type ServerTls, type TlsOptions } from '../transport/tls-options.js';
+import { createTlsServer } from '../transport/tls-server.js';
 import type { Logger } from '../util/log.js';
 import { moduleLogger } from '../util/log.js';
 import type { WorkQueue } from '../util/work-queue.js';
 import { RemoteClient } from './remote-client.js';
+import {
+  SERVER_STREAM_TIMEOUT,
+  type ServerStream,
+  type ServerStreamDataCallback,
+  type ServerStreamLinkCallback,
+  StreamHost,
+} from './stream.js';
 import { subscriptionUrls } from './subscribe-request.js';
 
 export type CommandHandler = (cli: RemoteClient, request: Request, payload: ReceivedPayload) => unknown;
@@ -79,6 +88,9 @@ export class Server {
   private nextId = 0;
   private listener: net.Server | undefined;
   private quickSocket: QuickSocket | undefined;
+  /** TLS settings while listening with TLS (no quick channel then). */
+  private secure: ServerTls | undefined;
+  private streams: StreamHost | undefined;
   private boundPort = 0;
   private boundHost = '';
   private closing: Promise<void> | undefined;
@@ -118,19 +130,28 @@ export class Server {
     return this.commands.delete(url);
   }
 
-  /** Binds TCP and UDP on one port (0: a port free for both); resolves once listening. */
-  async listen(port = 0, host = '0.0.0.0'): Promise<void> {
+  /**
+   * Binds TCP and UDP on one port (0: a port free for both); resolves once listening. With
+   * `tls` the normal channel is TLS and there is no quick channel (no UDP socket).
+   */
+  async listen(port = 0, host = '0.0.0.0', tls?: TlsOptions): Promise<void> {
     if (this.listener) throw new Error('server is already listening');
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new RangeError(`port must be 0..65535, got ${port}`);
     if (typeof host !== 'string' || net.isIP(host) === 0)
       throw new TypeError(`host must be an IP address, got ${host}`);
-    const pair = await bindPair(
-      () => net.createServer({ noDelay: true }, (socket) => this.accept(socket)),
-      port,
-      host,
-      true,
-    );
+    const secure = tls === undefined || tls === null ? undefined : resolveServerTls(tls);
+    const makeListener = secure
+      ? () =>
+          createTlsServer(secure, { handshakeTimeout: this.handshakeTimeout, log: this.log }, (socket) =>
+            this.accept(socket),
+          )
+      : () => net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const pair = await bindPair(makeListener, port, host, !secure);
+    const streams = new StreamHost(host, secure, this.handshakeTimeout, this.log);
+    await streams.start();
+    this.streams = streams;
+    this.secure = secure;
     this.listener = pair.listener;
     this.boundPort = pair.port;
     this.boundHost = host;
@@ -140,8 +161,8 @@ export class Server {
   }
 
   /** The seed's run(): listens, then resolves when the server is closed. */
-  async run(host = '0.0.0.0', port = 0): Promise<void> {
-    await this.listen(port, host);
+  async run(host = '0.0.0.0', port = 0, tls?: TlsOptions): Promise<void> {
+    await this.listen(port, host, tls);
     await new Promise<void>((resolve) => this.closedWaiters.push(resolve));
   }
 
@@ -153,6 +174,9 @@ export class Server {
     this.listener = undefined;
     this.quickSocket?.close();
     this.quickSocket = undefined;
+    this.streams?.close();
+    this.streams = undefined;
+    this.secure = undefined;
     const listenerClosed = new Promise<void>((resolve) => listener.close(() => resolve()));
     for (const cli of this.byId.values()) {
       cli.conn.end();
@@ -227,6 +251,24 @@ export class Server {
     if (syncToClients) for (const cli of this.byId.values()) cli.conn.setSendTimeout(this.sendTimeoutMs);
   }
 
+  /**
+   * A stream for one client (seed: create_stream): listens on an ephemeral port of the
+   * server's address, whose number (`stream.tunid`) goes to the client in the RPC reply:
+   * `cli.reply(seqno, payload, 0, stream.tunid)`. TLS when the server is TLS.
+   */
+  createStream(
+    onlink: ServerStreamLinkCallback,
+    ondata?: ServerStreamDataCallback,
+    timeout = SERVER_STREAM_TIMEOUT,
+  ): ServerStream {
+    if (typeof onlink !== 'function') throw new TypeError('onlink must be a function');
+    if (ondata !== undefined && ondata !== null && typeof ondata !== 'function')
+      throw new TypeError('ondata must be a function');
+    optionalNumber(timeout, 'timeout', SERVER_STREAM_TIMEOUT);
+    if (!this.streams) throw new Error('server is not listening');
+    return this.streams.create(onlink, ondata ?? undefined, timeout);
+  }
+
   /** @internal keeps `ordered` sorted by priority, highest first, stable by arrival. */
   priorityChanged(_cli: RemoteClient): void {
     this.ordered.sort((a, b) => b.priority - a.priority || a.id - b.id);
@@ -254,6 +296,7 @@ export class Server {
     this.byId.set(id, cli);
     this.ordered.push(cli);
     const handshakeTimer = setTimeout(() => {
+      if (cli?.handshaked) return; // only connections that never shook hands are cut
       log.info({ peer: socket.remoteAddress }, 'no handshake in time, closing');
       conn.destroy();
     }, this.handshakeTimeout);
@@ -263,8 +306,8 @@ export class Server {
   private dropped(cli: RemoteClient, handshakeTimer: NodeJS.Timeout): void {
     clearTimeout(handshakeTimer);
     this.byId.delete(cli.id);
-    const at = this.ordered.indexOf(cli);
-    if (at >= 0) this.ordered.splice(at, 1);
+    // A new array, not splice: a client cut off inside publish() must not make its loop skip the next one.
+    this.ordered = this.ordered.filter((c) => c !== cli);
     cli.log.debug('connection closed');
     if (cli.handshaked) this.callApp('onclient', () => this.onclient?.(cli, false));
   }
@@ -410,7 +453,13 @@ export class Server {
 
   /** Quick datagrams name their sender by client id in seqno; the sender's address must match. */
   private onQuick(packet: Packet, from: dgram.RemoteInfo): void {
-    if (packet.type !== Type.DATAGRAM || packet.flags & Flag.REPLY) return;
+    if (packet.type !== Type.DATAGRAM || packet.flags & Flag.REPLY) {
+      this.log.debug(
+        { from: from.address, port: from.port, type: packet.type },
+        'dropping quick packet that is not a DATAGRAM',
+      );
+      return;
+    }
     const cli = this.byId.get(packet.seqno);
     if (!cli || !cli.handshaked || cli.isClosed() || !cli.ownsQuickSender(from.address, from.port)) {
       this.log.debug(

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "vsoa_native",
+      "sources": ["native/vsoa_native.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}

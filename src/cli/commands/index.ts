@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import * as call from './call.js';
+import * as demo from './demo.js';
+import * as ping from './ping.js';
+import * as pub from './pub.js';
+import * as serve from './serve.js';
+import * as sub from './sub.js';
+
+/**
+ * The registration point for `vsoa` verbs. Each verb is one file `src/cli/commands/<verb>.ts`
+ * exporting `register(program: Command): void`, which adds its subcommand with
+ * `program.command('<verb>')`, its options and an async action. Add it to this list (static
+ * imports: the single executable is one bundle, nothing is discovered at run time). Order here
+ * is the order in `vsoa --help`.
+ *
+ * In an action: throw `UsageError` (../errors.js) for a mistake the user can fix (exit 2),
+ * anything else for a runtime failure (exit 1); get the logger with `getLogger()` from
+ * ../../util/log.js (installed before any action runs); print results on stdout.
+ */
+export interface VerbModule {
+  register(program: Command): void;
+}
+
+export const verbs: readonly VerbModule[] = [
+  demo,
+  serve,
+  call,
+  sub,
+  pub,
+  ping,
+  // lookup, position, robot, bench
+];

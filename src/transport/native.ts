@@ -1,0 +1,126 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { moduleLogger } from '../util/log.js';
+
+/** The calls of `native/vsoa_native.c`. Failures throw Node-style errors (`code` like `EBADF`). */
+export interface NativeAddon {
+  setsockopt(fd: number, level: number, name: number, value: number): void;
+  getsockopt(fd: number, level: number, name: number): number;
+  setLinger(fd: number, onoff: number, seconds: number): void;
+  getLinger(fd: number): { on: boolean; seconds: number };
+  /** Sends one AF_UNIX datagram to `path` (`@name` = abstract namespace); returns bytes sent. */
+  notify(path: string, message: string): number;
+}
+
+/** How the addon was (or was not) found. */
+export interface NativeLoadInfo {
+  loaded: boolean;
+  /** `env`: VSOA_NATIVE_ADDON; `package`: build/Release of this package; `disabled`: VSOA_NO_NATIVE=1. */
+  source: 'env' | 'package' | 'disabled' | 'missing';
+  path?: string;
+  error?: string;
+}
+
+/** What runs without the addon, for the one warning and for `nativeStatus()`. */
+export const DEGRADED_FEATURES: readonly string[] = [
+  'priority (no SO_PRIORITY; IP_TOS only where Node has setTypeOfService)',
+  'keepalive (Node default: 1 s probe interval, 10 probes)',
+  'linger (not settable; reset only via socket.resetAndDestroy())',
+  'sd_notify (systemd notifications are not sent)',
+];
+
+const ADDON_FILE = join('build', 'Release', 'vsoa_native.node');
+
+let state: { addon: NativeAddon | undefined; info: NativeLoadInfo } | undefined;
+
+/** The addon, loaded on first call and cached; `undefined` means degraded mode (warned once). */
+export function loadNative(): NativeAddon | undefined {
+  state ??= load();
+  return state.addon;
+}
+
+export function nativeLoadInfo(): NativeLoadInfo {
+  state ??= load();
+  return { ...state.info };
+}
+
+/** Test hook: forget the cached result so the next call reads the environment again. */
+export function resetNativeForTests(): void {
+  state = undefined;
+}
+
+function load(): { addon: NativeAddon | undefined; info: NativeLoadInfo } {
+  const result = tryLoad();
+  if (result.addon === undefined) {
+    moduleLogger('native').warn(
+      {
+        source: result.info.source,
+        path: result.info.path,
+        error: result.info.error,
+        degraded: DEGRADED_FEATURES,
+      },
+      `native addon not loaded; degraded: ${DEGRADED_FEATURES.map((f) => f.split(' ')[0]).join(', ')}`,
+    );
+  }
+  return result;
+}
+
+function tryLoad(): { addon: NativeAddon | undefined; info: NativeLoadInfo } {
+  if (process.env.VSOA_NO_NATIVE === '1') {
+    return { addon: undefined, info: { loaded: false, source: 'disabled', error: 'VSOA_NO_NATIVE=1' } };
+  }
+  const explicit = process.env.VSOA_NATIVE_ADDON;
+  if (explicit !== undefined && explicit !== '') return open(explicit, 'env');
+  const found = findPackageAddon();
+  if (found === undefined) {
+    return { addon: undefined, info: { loaded: false, source: 'missing', error: `${ADDON_FILE} not found` } };
+  }
+  return open(found, 'package');
+}
+
+function open(
+  path: string,
+  source: 'env' | 'package',
+): { addon: NativeAddon | undefined; info: NativeLoadInfo } {
+  try {
+    const mod: { exports: Partial<NativeAddon> } = { exports: {} };
+    process.dlopen(mod, path);
+    const e = mod.exports;
+    if (
+      typeof e.setsockopt !== 'function' ||
+      typeof e.getsockopt !== 'function' ||
+      typeof e.setLinger !== 'function' ||
+      typeof e.getLinger !== 'function' ||
+      typeof e.notify !== 'function'
+    ) {
+      return { addon: undefined, info: { loaded: false, source, path, error: 'not a vsoa_native addon' } };
+    }
+    return { addon: e as NativeAddon, info: { loaded: true, source, path } };
+  } catch (err) {
+    return { addon: undefined, info: { loaded: false, source, path, error: (err as Error).message } };
+  }
+}
+
+/**
+ * The package root is the nearest directory above this module holding a package.json: the same
+ * walk works from src/transport (tsx, vitest) and dist/transport. A bundle without a usable
+ * import.meta.url (the single executable) sets VSOA_NATIVE_ADDON instead.
+ */
+function findPackageAddon(): string | undefined {
+  let dir: string;
+  try {
+    dir = dirname(fileURLToPath(import.meta.url));
+  } catch {
+    return undefined;
+  }
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) {
+      const candidate = join(dir, ADDON_FILE);
+      return existsSync(candidate) ? candidate : undefined;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
