@@ -21,7 +21,7 @@ import { QuickSocket } from '../transport/quick-socket.js';
 import { setLinger, setPriority } from '../transport/sockopt.js';
 import type { Logger } from '../util/log.js';
 import { moduleLogger } from '../util/log.js';
-import { PendingTable, type SettleReason } from './pending.js';
+import { MAX_PENDING, PendingTable, type SettleReason } from './pending.js';
 
 export interface ClientOptions {
   /** Hand params over as bytes, without JSON parsing. */
@@ -292,7 +292,11 @@ export class Client extends EventEmitter {
       },
     );
     if (!sent) {
-      const why = this.connected ? 'too many pending requests' : 'not connected';
+      const why = !this.connected
+        ? 'not connected'
+        : this.pendings >= MAX_PENDING
+          ? 'too many pending requests'
+          : 'the connection is closing';
       reject(new VsoaError(ConnectCode.ERROR, `cannot call ${url}: ${why}`));
     }
     return promise;

@@ -17,7 +17,7 @@ import {
 import { FrameConnection } from '../transport/frame-connection.js';
 import { bindPair } from '../transport/listen.js';
 import { QuickSocket } from '../transport/quick-socket.js';
-import { resolveServerTls, type ServerTls, type TlsOptions } from '../transport/tls-options.js';
+import { resolveServerTls, type TlsOptions } from '../transport/tls-options.js';
 import { createTlsServer } from '../transport/tls-server.js';
 import type { Logger } from '../util/log.js';
 import { moduleLogger } from '../util/log.js';
@@ -58,8 +58,6 @@ interface Command {
 const DEFAULT_SEND_TIMEOUT = 100;
 const DEFAULT_MAX_SEND_QUEUE = 8 * 1024 * 1024;
 const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
-/** How long close() lets a client flush before its socket is destroyed. */
-const CLOSE_GRACE_MS = 1000;
 
 function optionalNumber(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -88,8 +86,6 @@ export class Server {
   private nextId = 0;
   private listener: net.Server | undefined;
   private quickSocket: QuickSocket | undefined;
-  /** TLS settings while listening with TLS (no quick channel then). */
-  private secure: ServerTls | undefined;
   private streams: StreamHost | undefined;
   private boundPort = 0;
   private boundHost = '';
@@ -151,7 +147,6 @@ export class Server {
     const streams = new StreamHost(host, secure, this.handshakeTimeout, this.log);
     await streams.start();
     this.streams = streams;
-    this.secure = secure;
     this.listener = pair.listener;
     this.boundPort = pair.port;
     this.boundHost = host;
@@ -176,13 +171,8 @@ export class Server {
     this.quickSocket = undefined;
     this.streams?.close();
     this.streams = undefined;
-    this.secure = undefined;
     const listenerClosed = new Promise<void>((resolve) => listener.close(() => resolve()));
-    for (const cli of this.byId.values()) {
-      cli.conn.end();
-      const timer = setTimeout(() => cli.conn.destroy(), CLOSE_GRACE_MS);
-      cli.conn.socket.once('close', () => clearTimeout(timer));
-    }
+    for (const cli of this.byId.values()) cli.conn.end();
     this.closing = listenerClosed.then(() => {
       for (const resolve of this.closedWaiters.splice(0)) resolve();
     });

@@ -3,6 +3,9 @@ import type { Packet } from '../protocol/index.js';
 import { MAX_PACKET_LENGTH, StreamDecoder } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 
+/** How long a graceful end() waits for the peer to close before destroying the socket. */
+const END_GRACE_MS = 1000;
+
 export interface FrameConnectionOptions {
   /** A queued write that makes no progress for this long cuts the peer off; 0 disables. */
   sendTimeout: number;
@@ -24,6 +27,7 @@ export class FrameConnection {
   private readonly decoder: StreamDecoder;
   private sendTimer: NodeJS.Timeout | undefined;
   private ended = false;
+  private endTimer: NodeJS.Timeout | undefined;
   private readonly onFlushed = (): void => this.flushed();
 
   constructor(
@@ -94,10 +98,16 @@ export class FrameConnection {
   }
 
   /** Graceful close: queued frames are flushed, then FIN. */
-  end(): void {
-    if (this.ended) return;
+  /**
+   * Graceful close: queued frames are flushed, then FIN. A peer that has not closed its side
+   * within `graceMs` (it stopped reading, or ignores our FIN) is destroyed, so no socket lingers.
+   */
+  end(graceMs = END_GRACE_MS): void {
+    if (this.ended || this.endTimer) return;
     this.decoder.stop();
     this.socket.end();
+    this.endTimer = setTimeout(() => this.destroy(), graceMs);
+    this.endTimer.unref();
   }
 
   /** Immediate close (RST if linger 0 was set). */
@@ -139,7 +149,9 @@ export class FrameConnection {
     this.ended = true;
     this.decoder.stop();
     if (this.sendTimer) clearTimeout(this.sendTimer);
+    if (this.endTimer) clearTimeout(this.endTimer);
     this.sendTimer = undefined;
+    this.endTimer = undefined;
     this.onClose(error);
   }
 }

@@ -82,6 +82,26 @@ describe('Server: handshake and clients', () => {
     expect(server.publish('/x')).toBe(false);
   });
 
+  it('cli.close() ends gracefully, and destroys a peer that ignores the FIN', async () => {
+    const { server, port } = await startServer();
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    onCleanup(() => socket.destroy());
+    socket.on('error', () => {});
+    const connected = deferred<RemoteClient>();
+    const dropped = deferred();
+    server.onclient = (cli, up) => (up ? connected.resolve(cli) : dropped.resolve());
+    for (const b of encodeFrame({ type: Type.SERVINFO })) socket.write(b);
+    const cli = await connected.promise;
+    const gotEnd = deferred();
+    socket.on('end', () => gotEnd.resolve());
+    socket.resume();
+    cli.close();
+    await gotEnd.promise;
+    expect(cli.isClosed()).toBe(false);
+    await dropped.promise;
+    expect(cli.isClosed()).toBe(true);
+  });
+
   it('run() resolves once the server is closed', async () => {
     const server = new Server();
     const running = server.run('127.0.0.1', 0);
