@@ -17,11 +17,22 @@ import {
 } from '../protocol/index.js';
 import { anyAddressFor, normalizeAddress } from '../transport/address.js';
 import { FrameConnection } from '../transport/frame-connection.js';
+import { type PeerCertificate, peerCertificate } from '../transport/peer-cert.js';
 import { QuickSocket } from '../transport/quick-socket.js';
 import { setLinger, setPriority } from '../transport/sockopt.js';
+import { resolveClientTls, type TlsOptions } from '../transport/tls-options.js';
 import type { Logger } from '../util/log.js';
 import { moduleLogger } from '../util/log.js';
 import { MAX_PENDING, PendingTable, type SettleReason } from './pending.js';
+import { Robot, type RobotOptions, type RobotStats } from './robot.js';
+import { ConnectAttempt } from './secure-connect.js';
+import {
+  CLIENT_STREAM_TIMEOUT,
+  ClientStream,
+  type ClientStreamDataCallback,
+  type ClientStreamLinkCallback,
+  type StreamTarget,
+} from './stream.js';
 
 export interface ClientOptions {
   /** Hand params over as bytes, without JSON parsing. */
@@ -31,8 +42,10 @@ export interface ClientOptions {
 
 export interface ConnectOptions {
   passwd?: string;
-  /** Bounds TCP connect and the SERVINFO reply together (ms, default 10000). */
+  /** Bounds TCP connect, the TLS handshake and the SERVINFO reply together (ms, default 10000). */
   timeout?: number;
+  /** Connect over TLS (the quick channel is off then). */
+  tls?: TlsOptions;
 }
 
 export interface CallOptions {
@@ -64,6 +77,8 @@ interface Link {
   quickPort: number;
   cid: number | undefined;
   connected: boolean;
+  /** onconnect(true) was reported for this link, so its loss is reported too. */
+  reported: boolean;
 }
 
 function checkTimeout(value: unknown, name: string, fallback: number): number {
@@ -120,12 +135,20 @@ export class Client extends EventEmitter {
   private readonly raw: boolean;
   private readonly log: Logger;
   private readonly pending = new PendingTable();
+  /** Subscriptions the application holds, in the order it made them. */
+  private readonly held = new Set<string>();
+  /** subscribe/unsubscribe callbacks made while a robot was reconnecting. */
+  private readonly deferredSubscriptions: Array<{ callback: ResultCallback; subscribe: boolean }> = [];
+  private robotRunner: Robot | undefined;
+  private rpcsInFlight = 0;
   private link: Link | undefined;
   private sendTimeoutMs = DEFAULT_SEND_TIMEOUT;
   private lingerSeconds: number | undefined;
   private serverPriority = 0;
   private closedForGood = false;
   private endWaiters: Array<() => void> = [];
+  /** Where streams connect: the server (and TLS settings) of the last connect. */
+  private streamTarget: StreamTarget | undefined;
 
   constructor(options: ClientOptions = {}) {
     super();
@@ -164,7 +187,7 @@ export class Client extends EventEmitter {
       if (error instanceof VsoaError) return error.code;
       throw error;
     }
-    if (target.security && !(options as { tls?: unknown }).tls) {
+    if (target.security && !options.tls) {
       throw new TypeError(
         `server ${target.name ?? url} requires TLS (the position service says security: true): pass options.tls`,
       );
@@ -173,15 +196,25 @@ export class Client extends EventEmitter {
     const passwd = options.passwd ?? '';
     if (typeof passwd !== 'string') throw new TypeError('options.passwd must be a string');
     const timeout = checkTimeout(options.timeout, 'options.timeout', DEFAULT_CONNECT_TIMEOUT);
+    const secure = options.tls ? resolveClientTls(options.tls, host, 'options.tls') : undefined;
     if (this.link) this.disconnect();
-    return this.open(host, port, passwd, timeout);
+    this.streamTarget = { host, secure };
+    return this.open(host, port, passwd, timeout, secure);
   }
 
-  private open(host: string, port: number, passwd: string, timeout: number): Promise<ConnectCode> {
+  private open(
+    host: string,
+    port: number,
+    passwd: string,
+    timeout: number,
+    secure: StreamTarget['secure'],
+  ): Promise<ConnectCode> {
     return new Promise<ConnectCode>((resolve) => {
       let settled = false;
-      const socket = net.connect({ host, port, noDelay: true });
-      const udp = QuickSocket.create(net.isIPv6(host) ? 'udp6' : 'udp4');
+      const attempt = new ConnectAttempt(host, port, secure);
+      const socket = attempt.socket;
+      // No quick channel under TLS: nothing may travel in the clear.
+      const udp = secure ? undefined : QuickSocket.create(net.isIPv6(host) ? 'udp6' : 'udp4');
       const link: Link = {
         conn: new FrameConnection(
           socket,
@@ -189,11 +222,12 @@ export class Client extends EventEmitter {
           () => this.onLinkClosed(link),
           { sendTimeout: this.sendTimeoutMs, maxQueuedBytes: MAX_SEND_QUEUE, log: this.log },
         ),
-        quick: new QuickSocket(udp, (packet, from) => this.onQuick(link, packet, from), this.log),
+        quick: udp && new QuickSocket(udp, (packet, from) => this.onQuick(link, packet, from), this.log),
         serverAddr: normalizeAddress(host),
         quickPort: port,
         cid: undefined,
         connected: false,
+        reported: false,
       };
       this.link = link;
 
@@ -208,22 +242,41 @@ export class Client extends EventEmitter {
           resolve(code);
           return;
         }
-        link.connected = true;
+        link.reported = true;
         this.safely('onconnect', () => this.onconnect?.(this, true, info));
         this.emit('connect', info);
         resolve(ConnectCode.OK);
       };
+      // A robot replays the subscriptions the application holds before reporting the connection,
+      // so publishes resume without application code.
+      const handshaken = (info: unknown): void => {
+        link.connected = true;
+        if (!this.robotRunner || this.held.size === 0) {
+          finish(ConnectCode.OK, info);
+          this.settleDeferredSubscriptions(true);
+          return;
+        }
+        const urls = [...this.held];
+        this.request({ type: Type.SUBSCRIBE }, JSON.stringify(urls), undefined, timeout, (reply, reason) => {
+          if (reason === 'closed') return;
+          const ok = reply?.status === Status.SUCCESS;
+          if (!ok) this.log.warn({ urls, status: reply?.status, reason }, 're-subscribe failed');
+          finish(ConnectCode.OK, info);
+          this.settleDeferredSubscriptions(ok);
+        });
+      };
       const timer = setTimeout(() => finish(ConnectCode.SERVER_NO_RESPONDING), timeout);
-      const onError = (error: NodeJS.ErrnoException): void => finish(errnoToCode(error));
+      const onError = (error: NodeJS.ErrnoException): void =>
+        finish(attempt.tlsFailureCode(error) ?? errnoToCode(error));
       socket.once('error', onError);
-      socket.once('close', () => finish(ConnectCode.INVALID_RESPONDING));
+      socket.once('close', () => finish(attempt.tlsFailureCode(undefined) ?? ConnectCode.INVALID_RESPONDING));
 
-      socket.once('connect', () => {
+      socket.once(attempt.readyEvent, () => {
         if (this.lingerSeconds !== undefined) setLinger(socket, this.lingerSeconds);
-        udp.bind(0, anyAddressFor(host), () => {
+        const hello = (): void => {
           if (settled) return;
           this.pending.add(0, Type.SERVINFO, 0, (reply) => {
-            if (!reply) return finish(ConnectCode.INVALID_RESPONDING);
+            if (!reply) return finish(attempt.tlsFailureCode(undefined) ?? ConnectCode.INVALID_RESPONDING);
             if (reply.status === Status.PASSWORD) return finish(ConnectCode.INVALID_PASSWD);
             if (reply.status !== Status.SUCCESS || !reply.data || reply.data.length < 4) {
               return finish(ConnectCode.INVALID_RESPONDING);
@@ -231,18 +284,45 @@ export class Client extends EventEmitter {
             link.cid = reply.data.readUInt32BE(0);
             // The official Node.js server appends its quick port when it differs from the TCP port.
             if (reply.data.length >= 6) link.quickPort = reply.data.readUInt16BE(4);
-            finish(ConnectCode.OK, receivedPayload(reply.param, undefined, false).param);
+            handshaken(receivedPayload(reply.param, undefined, false).param);
           });
           const param = passwd ? JSON.stringify({ passwd }) : undefined;
-          link.conn.send(
-            encodeFrame(
-              { type: Type.SERVINFO, flags: Flag.TUNNEL, seqno: 0, tunid: udp.address().port },
-              param,
-            ),
-          );
-        });
+          const quick = udp ? { flags: Flag.TUNNEL, tunid: udp.address().port } : {};
+          link.conn.send(encodeFrame({ type: Type.SERVINFO, seqno: 0, ...quick }, param));
+        };
+        if (udp) udp.bind(0, anyAddressFor(host), hello);
+        else hello();
       });
     });
+  }
+
+  /** The server's TLS certificate (DER bytes with `binary`), or null without TLS. */
+  getPeerCert(binary: true): Buffer | null;
+  getPeerCert(binary?: false): PeerCertificate | null;
+  getPeerCert(binary: boolean): PeerCertificate | Buffer | null;
+  getPeerCert(binary = false): PeerCertificate | Buffer | null {
+    return peerCertificate(this.link?.conn.socket, binary);
+  }
+
+  /**
+   * Opens the stream a server created (seed: create_stream): connects to (server address,
+   * tunid), over TLS when this client's connection is TLS. No connection within `timeout`
+   * (or no server ever connected to): `onlink(stream, false)`.
+   */
+  createStream(
+    tunid: number,
+    onlink: ClientStreamLinkCallback,
+    ondata?: ClientStreamDataCallback,
+    timeout = CLIENT_STREAM_TIMEOUT,
+  ): ClientStream {
+    if (typeof tunid !== 'number' || !Number.isInteger(tunid))
+      throw new TypeError('tunid must be an integer');
+    if (tunid < 1 || tunid > 65535) throw new RangeError(`tunid must be within 1..65535, got ${tunid}`);
+    if (typeof onlink !== 'function') throw new TypeError('onlink must be a function');
+    checkCallback(ondata, 'ondata');
+    const ms = checkTimeout(timeout, 'timeout', CLIENT_STREAM_TIMEOUT);
+    const log = this.log.child({ tunid });
+    return new ClientStream(tunid, this.streamTarget, onlink, ondata ?? undefined, ms, log);
   }
 
   /** Sends an RPC; the callback gets (client, header, payload), or nulls when no reply came. */
@@ -347,10 +427,32 @@ export class Client extends EventEmitter {
       assertUrl(url);
       head = { type, url: url as string };
     }
+    const urls: readonly string[] = Array.isArray(url) ? url : [url as string];
+    const subscribe = type === Type.SUBSCRIBE;
+    for (const u of urls) {
+      if (subscribe) this.held.add(u);
+      else this.held.delete(u);
+    }
+    // While a robot reconnects, the held set is the truth: it is replayed at the next connect.
+    if (this.robotRunner && !this.link?.connected) {
+      if (callback) this.deferredSubscriptions.push({ callback, subscribe });
+      return true;
+    }
     if (!callback) return this.sendOneWay(head, param, undefined);
     return this.request(head, param, undefined, ms, (packet) =>
       callback(this, packet !== undefined && packet.status === Status.SUCCESS),
     );
+  }
+
+  /** Subscriptions this client holds (replayed by the robot after every reconnect). */
+  get subscriptions(): string[] {
+    return [...this.held];
+  }
+
+  private settleDeferredSubscriptions(ok: boolean): void {
+    for (const { callback, subscribe } of this.deferredSubscriptions.splice(0)) {
+      this.safely('subscribe callback', () => callback(this, subscribe ? ok : true));
+    }
   }
 
   /** Sends a DATAGRAM; quick goes by UDP and needs the client id (false before connect). */
@@ -379,10 +481,53 @@ export class Client extends EventEmitter {
     this.teardown(link);
   }
 
-  /** Closes the connection for good: the client can no longer be used. */
+  /** Closes the connection for good (and stops a robot): the client can no longer be used. */
   close(): void {
     this.closedForGood = true;
+    this.robotRunner?.stop();
     this.disconnect();
+    this.settleDeferredSubscriptions(false);
+  }
+
+  /**
+   * Robot mode (seed: client.robot): connects in the background and keeps connected; returns
+   * at once. `url` may be a list of servers for failover. See RobotOptions for the timing.
+   */
+  robot(url: string | readonly string[], options: RobotOptions = {}): void {
+    if (this.closedForGood) throw new Error('client is closed');
+    if (this.robotRunner) throw new Error('robot is already running; close() the client to stop it');
+    this.robotRunner = new Robot(this, url, options, this.log);
+    this.robotRunner.start();
+  }
+
+  /** While RPCs are pending, send a NOOP every turboMs (at most maxCnt per pending period); 0 disables. */
+  robotPingTurbo(turboMs: number, maxCnt = 50): boolean {
+    if (!this.robotRunner) return false;
+    this.robotRunner.setTurbo(turboMs, maxCnt);
+    return true;
+  }
+
+  /** Counters and state of the robot, or undefined when not in robot mode. */
+  robotStats(): RobotStats | undefined {
+    return this.robotRunner?.stats();
+  }
+
+  /** Whether the robot is making progress (for watchdogs): true, or why not. */
+  robotHealth(): true | string {
+    return this.robotRunner ? this.robotRunner.health() : 'robot is not running';
+  }
+
+  /** @internal Resets the connection (RST, as linger 0): the robot's answer to a dead link. */
+  resetConnection(): void {
+    const link = this.link;
+    if (!link) return;
+    link.conn.socket.resetAndDestroy();
+    this.teardown(link);
+  }
+
+  private rpcActivity(delta: number): void {
+    this.rpcsInFlight += delta;
+    this.robotRunner?.rpcActivity(this.rpcsInFlight);
   }
 
   sendTimeout(ms = DEFAULT_SEND_TIMEOUT): void {
@@ -422,13 +567,16 @@ export class Client extends EventEmitter {
     const seqno = this.pending.allocate();
     if (seqno === undefined) return false;
     const frame = encodeFrame({ ...head, seqno }, param, data);
+    const isRpc = head.type === Type.RPC;
     this.pending.add(seqno, head.type, timeout, (packet, reason) => {
+      if (isRpc) this.rpcActivity(-1);
       try {
         settle(packet, reason);
       } catch (error) {
         this.log.error({ err: error }, 'reply callback threw');
       }
     });
+    if (isRpc) this.rpcActivity(1);
     if (!link.conn.send(frame)) {
       this.pending.cancel(seqno);
       return false;
@@ -493,12 +641,13 @@ export class Client extends EventEmitter {
   private teardown(link: Link): void {
     if (this.link !== link) return;
     this.link = undefined;
-    const wasConnected = link.connected;
+    const wasReported = link.reported;
     link.connected = false;
+    link.reported = false;
     link.quick?.close();
     if (!link.conn.isClosed) link.conn.destroy();
     this.pending.failAll();
-    if (wasConnected) {
+    if (wasReported) {
       this.safely('onconnect', () => this.onconnect?.(this, false, null));
       this.emit('disconnect');
     }

@@ -1,11 +1,14 @@
 import { parseVsoaUrl } from '../position/resolve.js';
 import { ConnectCode, VsoaError } from '../protocol/index.js';
+import type { TlsOptions } from '../transport/tls-options.js';
 import type { CallOptions, FetchResult } from './client.js';
 import { Client } from './client.js';
 
 export interface OnceOptions extends CallOptions {
   passwd?: string;
   raw?: boolean;
+  /** Connect over TLS (see ConnectOptions.tls). */
+  tls?: TlsOptions;
 }
 
 /** One connection, one RPC, closed afterwards (seed: vsoa.fetch). Timeout covers both (default 10 s). */
@@ -14,7 +17,7 @@ export async function fetch(url: string, options: OnceOptions = {}): Promise<Fet
   const timeout = options.timeout ?? 10_000;
   const client = new Client({ raw: options.raw === true });
   try {
-    const code = await client.connect(url, { passwd: options.passwd ?? '', timeout });
+    const code = await client.connect(url, { passwd: options.passwd ?? '', timeout, tls: options.tls });
     if (code !== ConnectCode.OK) throw new VsoaError(code, `cannot connect to ${url} (code ${code})`);
     return await client.fetch(path, { method: options.method, payload: options.payload, timeout });
   } finally {

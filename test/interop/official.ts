@@ -44,6 +44,8 @@ export interface OfficialServer {
   publish(url: string, payload?: OfficialPayload, quick?: boolean): void;
   address(): { addr: string; port: number } | undefined;
   count(): number;
+  isSubscribed(url: string): boolean;
+  /** Calls back only when it actually closed a listener: a second close never calls back. */
   close(cb?: () => void): void;
   /** Internal: the UDP quick socket (bound asynchronously by start()). */
   readonly _quick: dgram.Socket | undefined;
@@ -113,11 +115,20 @@ export async function startOfficialServer(
     quick.once('listening', () => resolve());
     quick.once('error', reject);
   });
-  onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  onCleanup(() => closeOfficialServer(server));
   await Promise.all([listening, quickBound]);
   const address = server.address();
   if (!address) throw new Error('official server is not listening');
   return { server, port: address.port, url: `vsoa://127.0.0.1:${address.port}` };
+}
+
+const closed = new WeakSet<OfficialServer>();
+
+/** Closes an official server once (its close() never calls back a second time). */
+export function closeOfficialServer(server: OfficialServer): Promise<void> {
+  if (closed.has(server)) return Promise.resolve();
+  closed.add(server);
+  return new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /** A port that is free for both TCP and UDP on 127.0.0.1 right now (bound, then released). */
