@@ -31,7 +31,14 @@ export function createCliLogger(options: CliLoggerOptions): Logger {
   if (usePretty) {
     return pino(
       base,
-      pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid' }),
+      pretty({
+        destination: 2,
+        sync: true,
+        colorize: true,
+        singleLine: true, // one event a line on a terminal too
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid',
+      }),
     );
   }
   return pino(base, pino.destination({ fd: 2, sync: true }));

@@ -112,8 +112,9 @@ export interface ExtractOptions {
 
 /**
  * Writes the addon to the first usable private directory: systemd's `$RUNTIME_DIRECTORY`
- * (per-service, removed by systemd), else a fresh mode-0700 directory under the tmp dir
- * (removed at exit). Directories on noexec mounts are skipped (Debian mounts /run noexec).
+ * (per-service, removed by systemd), then `$CACHE_DIRECTORY` (per-service, on disk: the file
+ * is reused across restarts), else a fresh mode-0700 directory under the tmp dir (removed at
+ * exit). Directories on noexec mounts are skipped (Debian mounts /run noexec).
  */
 export function extractAddon(bytes: Uint8Array, options: ExtractOptions = {}): AddonSetup {
   const env = options.env ?? process.env;
@@ -121,14 +122,16 @@ export function extractAddon(bytes: Uint8Array, options: ExtractOptions = {}): A
   const name = `vsoa_native-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.node`;
   const problems: string[] = [];
 
-  const runtimeDir = env.RUNTIME_DIRECTORY?.split(':')[0];
-  if (runtimeDir) {
+  // systemd lists several directories with ':' when the unit names several; the first is ours.
+  for (const serviceDir of [env.RUNTIME_DIRECTORY, env.CACHE_DIRECTORY]) {
+    const first = serviceDir?.split(':')[0];
+    if (!first) continue;
     try {
-      const dir = realpathSync(runtimeDir);
+      const dir = realpathSync(first);
       if (isOnNoexecMount(dir, mounts)) problems.push(`${dir} is on a noexec mount`);
       else return { kind: 'extracted', path: writeAtomically(dir, name, bytes) };
     } catch (err) {
-      problems.push(`${runtimeDir}: ${(err as Error).message}`);
+      problems.push(`${first}: ${(err as Error).message}`);
     }
   }
 

@@ -14,9 +14,13 @@ async function logInChild(options: string): Promise<string> {
     installCliLogger(${options});
     moduleLogger('server').info({ port: 3005 }, 'listening');
     moduleLogger('server').debug('hidden at info');`;
-  const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: root,
-  });
+  const { stdout, stderr } = await exec(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    {
+      cwd: root,
+    },
+  );
   expect(stdout).toBe(''); // logs never go to stdout (command output does)
   return stderr;
 }

@@ -94,7 +94,9 @@ describe('program', () => {
 
     const unknown = await cli(['ecko'], [echoVerb([])]);
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toMatch(/^vsoa: unknown command 'ecko' \(Did you mean echo\?\); see 'vsoa --help'\n$/);
+    expect(unknown.err).toMatch(
+      /^vsoa: unknown command 'ecko' \(Did you mean echo\?\); see 'vsoa --help'\n$/,
+    );
 
     const level = await cli(['--log-level', 'loud', 'echo', 'x'], [echoVerb([])]);
     expect(level.code).toBe(2);

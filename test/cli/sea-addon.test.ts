@@ -69,12 +69,29 @@ describe('extractAddon', () => {
     expect(readdirSync(runtime)).toHaveLength(1); // no temporary left behind
   });
 
+  it('uses $CACHE_DIRECTORY when the runtime directory is on a noexec mount', () => {
+    const runtime = join(base, 'run');
+    const cache = join(base, 'cache');
+    mkdirSync(runtime);
+    mkdirSync(cache);
+    const mounts = parseMountinfo(
+      `1 0 8:1 / / rw - ext4 /dev/sda1 rw\n2 1 0:2 / ${runtime} rw,noexec - tmpfs t rw`,
+    );
+    const env = { RUNTIME_DIRECTORY: runtime, CACHE_DIRECTORY: cache };
+    const r = extractAddon(ADDON, { env, mounts, tmp: base, cleanupAtExit: false });
+    expect(r.kind).toBe('extracted');
+    expect((r as { path: string }).path.startsWith(`${cache}/vsoa_native-`)).toBe(true);
+    expect(readdirSync(runtime)).toEqual([]);
+  });
+
   it('falls back to a fresh mode-0700 directory under tmp when the runtime directory is noexec', () => {
     const runtime = join(base, 'run');
     const tmp = join(base, 'tmp');
     mkdirSync(runtime);
     mkdirSync(tmp);
-    const mounts = parseMountinfo(`1 0 8:1 / / rw - ext4 /dev/sda1 rw\n2 1 0:2 / ${runtime} rw,noexec - tmpfs t rw`);
+    const mounts = parseMountinfo(
+      `1 0 8:1 / / rw - ext4 /dev/sda1 rw\n2 1 0:2 / ${runtime} rw,noexec - tmpfs t rw`,
+    );
     const r = extractAddon(ADDON, { env: { RUNTIME_DIRECTORY: runtime }, mounts, tmp, cleanupAtExit: false });
     expect(r.kind).toBe('extracted');
     const path = (r as { path: string }).path;

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import * as call from './call.js';
 import * as demo from './demo.js';
+import * as lookup from './lookup.js';
 import * as ping from './ping.js';
+import * as position from './position.js';
 import * as pub from './pub.js';
 import * as serve from './serve.js';
 import * as sub from './sub.js';
@@ -28,5 +30,7 @@ export const verbs: readonly VerbModule[] = [
   sub,
   pub,
   ping,
-  // lookup, position, robot, bench
+  lookup,
+  position,
+  // robot, bench
 ];
