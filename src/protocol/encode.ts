@@ -71,6 +71,20 @@ function writeHeader(
   buf.writeUInt32BE(dataLen, at + 16);
 }
 
+/** Writes a url of `n` UTF-8 bytes; short ASCII ones by hand, cheaper than Buffer#write's checks. */
+function writeUrl(buf: Buffer, at: number, url: string, n: number): number {
+  if (n === url.length && n <= 64) {
+    for (let i = 0; i < n; i++) buf[at + i] = url.charCodeAt(i);
+    return at + n;
+  }
+  return at + buf.write(url, at, n, 'utf8');
+}
+
+/** Zeroes 0-3 pad bytes; a loop beats Buffer#fill at this size. */
+function zeroPad(buf: Buffer, at: number, pad: number): void {
+  for (let i = 0; i < pad; i++) buf[at + i] = 0;
+}
+
 function writeBytes(buf: Buffer, at: number, src: Uint8Array): number {
   buf.set(src, at);
   return at + src.byteLength;
@@ -101,7 +115,7 @@ export function encodeFrame(
   const buf = allocHead(headLen);
   writeHeader(buf, 0, head, pad, urlLen, paramLen, dataLen);
   let at = HEADER_LENGTH;
-  if (urlLen > 0) at += buf.write(url, at, urlLen, 'utf8');
+  if (urlLen > 0) at = writeUrl(buf, at, url, urlLen);
   if (inlineParam && paramLen > 0) {
     at =
       typeof param === 'string'
@@ -110,14 +124,19 @@ export function encodeFrame(
   }
 
   if (inlineParam && dataLen === 0) {
-    if (pad > 0) buf.fill(0, at, at + pad);
+    zeroPad(buf, at, pad);
     return [buf];
   }
-  const out: Buffer[] = [buf];
-  if (!inlineParam) out.push(asBuffer(param as Uint8Array));
-  if (dataLen > 0) out.push(asBuffer(data as Uint8Array));
-  if (pad > 0) out.push(PADS[pad] as Buffer);
-  return out;
+  // Array literals of the exact length: growing an array by push() allocates room for 17.
+  const tail = pad > 0 ? (PADS[pad] as Buffer) : undefined;
+  if (inlineParam) {
+    const d = asBuffer(data as Uint8Array);
+    return tail ? [buf, d, tail] : [buf, d];
+  }
+  const p = asBuffer(param as Uint8Array);
+  if (dataLen === 0) return tail ? [buf, p, tail] : [buf, p];
+  const d = asBuffer(data as Uint8Array);
+  return tail ? [buf, p, d, tail] : [buf, p, d];
 }
 
 /**
@@ -141,7 +160,7 @@ export function encodeFrameInto(
   checkLimit(total, Math.min(limit, target.length));
   writeHeader(target, 0, head, pad, urlLen, paramLen, dataLen);
   let at = HEADER_LENGTH;
-  if (urlLen > 0) at += target.write(url, at, urlLen, 'utf8');
+  if (urlLen > 0) at = writeUrl(target, at, url, urlLen);
   if (paramLen > 0) {
     at =
       typeof param === 'string'
@@ -149,7 +168,7 @@ export function encodeFrameInto(
         : writeBytes(target, at, param as Uint8Array);
   }
   if (dataLen > 0) at = writeBytes(target, at, data as Uint8Array);
-  if (pad > 0) target.fill(0, at, at + pad);
+  zeroPad(target, at, pad);
   return total;
 }
 

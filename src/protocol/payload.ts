@@ -20,6 +20,13 @@ export interface ReceivedPayload {
 export function toWireParam(param: unknown, name = 'payload.param'): WireParam {
   if (param === undefined || param === null) return undefined;
   if (param instanceof Uint8Array) return param.byteLength === 0 ? undefined : param;
+  // Any other binary form is bytes too, never JSON of its indices.
+  if (param instanceof ArrayBuffer) return param.byteLength === 0 ? undefined : new Uint8Array(param);
+  if (ArrayBuffer.isView(param)) {
+    return param.byteLength === 0
+      ? undefined
+      : new Uint8Array(param.buffer, param.byteOffset, param.byteLength);
+  }
   let json: string | undefined;
   try {
     json = JSON.stringify(param);
