@@ -5,6 +5,7 @@ import * as lookup from './lookup.js';
 import * as ping from './ping.js';
 import * as position from './position.js';
 import * as pub from './pub.js';
+import * as robot from './robot.js';
 import * as serve from './serve.js';
 import * as sub from './sub.js';
 
@@ -32,5 +33,6 @@ export const verbs: readonly VerbModule[] = [
   ping,
   lookup,
   position,
-  // robot, bench
+  robot,
+  // bench
 ];
