@@ -16,6 +16,9 @@ packages=(
 )
 # systemd-analyze verifies the units (test/deploy/units.test.ts); usually already present.
 command -v systemd-analyze >/dev/null || packages+=(systemd)
+# openssl makes throwaway certificates for the TLS tests; python3 binds notify sockets in tests.
+command -v openssl >/dev/null || packages+=(openssl)
+command -v python3 >/dev/null || packages+=(python3)
 
 missing=()
 for p in "${packages[@]}"; do
