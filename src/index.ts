@@ -13,6 +13,8 @@ export type {
 export { Client } from './client/client.js';
 export type { OnceOptions } from './client/fetch.js';
 export { fetch } from './client/fetch.js';
+export type { RobotOptions, RobotState, RobotStats } from './client/robot.js';
+export type { ClientStream, ClientStreamDataCallback, ClientStreamLinkCallback } from './client/stream.js';
 export type {
   LookupOptions,
   LookupResult,
@@ -38,6 +40,9 @@ export type { Payload, ReceivedPayload } from './protocol/payload.js';
 export type { RemoteClient, SubscribeCallback } from './server/remote-client.js';
 export type { CommandHandler, ServerOptions } from './server/server.js';
 export { Server } from './server/server.js';
+export type { ServerStream, ServerStreamDataCallback, ServerStreamLinkCallback } from './server/stream.js';
+export type { PeerCertificate } from './transport/peer-cert.js';
+export type { PemSource, TlsOptions, VerifyMode } from './transport/tls-options.js';
 export type { TimerOptions } from './util/timer.js';
 export { Timer } from './util/timer.js';
 export { WorkQueue } from './util/work-queue.js';

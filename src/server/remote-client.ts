@@ -122,6 +122,9 @@ export class RemoteClient {
   }
 
   /** The client's TLS certificate (DER bytes with `binary`), or null without TLS or certificate. */
+  getPeerCert(binary: true): Buffer | null;
+  getPeerCert(binary?: false): PeerCertificate | null;
+  getPeerCert(binary: boolean): PeerCertificate | Buffer | null;
   getPeerCert(binary = false): PeerCertificate | Buffer | null {
     return peerCertificate(this.conn.socket, binary);
   }

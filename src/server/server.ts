@@ -451,7 +451,7 @@ export class Server {
       return;
     }
     const cli = this.byId.get(packet.seqno);
-    if (!cli || !cli.handshaked || cli.isClosed() || !cli.ownsQuickSender(from.address, from.port)) {
+    if (!cli?.handshaked || cli.isClosed() || !cli.ownsQuickSender(from.address, from.port)) {
       this.log.debug(
         { from: from.address, port: from.port, cid: packet.seqno },
         'dropping unattributable quick datagram',

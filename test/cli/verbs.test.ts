@@ -16,15 +16,23 @@ interface Result {
 
 function vsoa(...args: string[]): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...cliArgs, ...args], { cwd: root, timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...cliArgs, ...args],
+      { cwd: root, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
   });
 }
 
 function spawnVsoa(...args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [...cliArgs, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...cliArgs, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   onCleanup(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -92,7 +100,12 @@ describe('vsoa call / ping / sub / pub', () => {
     };
     const r = await vsoa('sub', `${url}/t/`, '--count', '2', '--json');
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
       { url: '/t/a', quick: false, param: 1 },
       { url: '/t/b', quick: false, param: 2, data: 'ff' },
     ]);
