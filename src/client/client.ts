@@ -176,6 +176,11 @@ export class Client extends EventEmitter {
     return this.link?.cid;
   }
 
+  /** @internal The current link's sockets, for socket-option diagnostics and tests. */
+  get sockets(): { tcp: net.Socket | undefined; udp: dgram.Socket | undefined } {
+    return { tcp: this.link?.conn.socket, udp: this.link?.quick?.socket };
+  }
+
   /** Connects and shakes hands; resolves a ConnectCode (never rejects for network failures). */
   async connect(url: string, options: ConnectOptions = {}): Promise<ConnectCode> {
     if (this.closedForGood) throw new Error('client is closed');

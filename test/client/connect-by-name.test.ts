@@ -1,0 +1,72 @@
+import { rmSync } from 'node:fs';
+import type net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Client,
+  ConnectCode,
+  fetch,
+  Position,
+  pos,
+  Server,
+  setLookupCacheTtl,
+  type VsoaError,
+} from '../../src/index.js';
+import { onCleanup, startServer } from '../helpers/net.js';
+import { makePki, type Pki } from '../tls/pki.js';
+
+let pki: Pki;
+beforeAll(() => {
+  pki = makePki();
+});
+afterAll(() => rmSync(pki.dir, { recursive: true, force: true }));
+
+/** A position server on loopback, used by lookup through pos(), with the cache off. */
+async function positionFor(table: ConstructorParameters<typeof Position>[1]): Promise<Position> {
+  const position = new Position(null, table);
+  await position.listen(0, '127.0.0.1');
+  onCleanup(() => position.close());
+  pos('127.0.0.1', (position.address() as net.AddressInfo).port);
+  onCleanup(() => pos(null));
+  setLookupCacheTtl(0);
+  onCleanup(() => setLookupCacheTtl(3000));
+  return position;
+}
+
+describe('connecting by name through the position service', () => {
+  it('connects to vsoa://myserver/ and fetches vsoa://myserver/echo', async () => {
+    const { server, port } = await startServer({ info: 'found by name' });
+    server.command('/echo', (cli, req, p) => cli.reply(req.seqno, p));
+    await positionFor({ table: [{ name: 'MyServer', domain: 2, addr: '127.0.0.1', port }] });
+    const client = new Client();
+    onCleanup(() => client.close());
+    const info: unknown[] = [];
+    client.onconnect = (_c, up, i) => up && info.push(i);
+    expect(await client.connect('vsoa://myserver/')).toBe(ConnectCode.OK);
+    expect(info).toEqual(['found by name']);
+    const r = await fetch('vsoa://myserver/echo', { payload: { param: 7 } });
+    expect(r.payload.param).toBe(7);
+  });
+
+  it('reports SERVER_NOT_FOUND for an unknown name', async () => {
+    await positionFor({ table: [] });
+    const client = new Client();
+    onCleanup(() => client.close());
+    expect(await client.connect('vsoa://nobody/')).toBe(ConnectCode.SERVER_NOT_FOUND);
+    const error = await fetch('vsoa://nobody/echo').catch((e: VsoaError) => e);
+    expect((error as VsoaError).code).toBe(ConnectCode.SERVER_NOT_FOUND);
+  });
+
+  it('a security: true entry requires TLS options, says so when missing, and connects with them', async () => {
+    const server = new Server({ info: 'tls by name' });
+    await server.listen(0, '127.0.0.1', { cert: pki.serverCert, key: pki.serverKey });
+    onCleanup(() => server.close());
+    await positionFor({
+      table: [{ name: 'secure', domain: 2, addr: '127.0.0.1', port: server.address().port, security: true }],
+    });
+    const client = new Client();
+    onCleanup(() => client.close());
+    await expect(client.connect('vsoa://secure/')).rejects.toThrow(/requires TLS.*options\.tls/);
+    expect(await client.connect('vsoa://secure/', { tls: { caCert: pki.caCert } })).toBe(ConnectCode.OK);
+    expect(client.getPeerCert()).not.toBeNull();
+  });
+});
