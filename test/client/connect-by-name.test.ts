@@ -1,17 +1,8 @@
 import { rmSync } from 'node:fs';
-import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Client,
-  ConnectCode,
-  fetch,
-  Position,
-  pos,
-  Server,
-  setLookupCacheTtl,
-  type VsoaError,
-} from '../../src/index.js';
+import { Client, ConnectCode, fetch, Server, type VsoaError } from '../../src/index.js';
 import { onCleanup, startServer } from '../helpers/net.js';
+import { positionServer } from '../helpers/position.js';
 import { makePki, type Pki } from '../tls/pki.js';
 
 let pki: Pki;
@@ -20,23 +11,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(pki.dir, { recursive: true, force: true }));
 
-/** A position server on loopback, used by lookup through pos(), with the cache off. */
-async function positionFor(table: ConstructorParameters<typeof Position>[1]): Promise<Position> {
-  const position = new Position(null, table);
-  await position.listen(0, '127.0.0.1');
-  onCleanup(() => position.close());
-  pos('127.0.0.1', (position.address() as net.AddressInfo).port);
-  onCleanup(() => pos(null));
-  setLookupCacheTtl(0);
-  onCleanup(() => setLookupCacheTtl(3000));
-  return position;
-}
-
 describe('connecting by name through the position service', () => {
   it('connects to vsoa://myserver/ and fetches vsoa://myserver/echo', async () => {
     const { server, port } = await startServer({ info: 'found by name' });
     server.command('/echo', (cli, req, p) => cli.reply(req.seqno, p));
-    await positionFor({ table: [{ name: 'MyServer', domain: 2, addr: '127.0.0.1', port }] });
+    await positionServer([{ name: 'MyServer', domain: 2, addr: '127.0.0.1', port }]);
     const client = new Client();
     onCleanup(() => client.close());
     const info: unknown[] = [];
@@ -48,7 +27,7 @@ describe('connecting by name through the position service', () => {
   });
 
   it('reports SERVER_NOT_FOUND for an unknown name', async () => {
-    await positionFor({ table: [] });
+    await positionServer([]);
     const client = new Client();
     onCleanup(() => client.close());
     expect(await client.connect('vsoa://nobody/')).toBe(ConnectCode.SERVER_NOT_FOUND);
@@ -60,9 +39,9 @@ describe('connecting by name through the position service', () => {
     const server = new Server({ info: 'tls by name' });
     await server.listen(0, '127.0.0.1', { cert: pki.serverCert, key: pki.serverKey });
     onCleanup(() => server.close());
-    await positionFor({
-      table: [{ name: 'secure', domain: 2, addr: '127.0.0.1', port: server.address().port, security: true }],
-    });
+    await positionServer([
+      { name: 'secure', domain: 2, addr: '127.0.0.1', port: server.address().port, security: true },
+    ]);
     const client = new Client();
     onCleanup(() => client.close());
     await expect(client.connect('vsoa://secure/')).rejects.toThrow(/requires TLS.*options\.tls/);

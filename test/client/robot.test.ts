@@ -1,8 +1,9 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { Client, ConnectCode, Position, pos, Server, setLookupCacheTtl, VsoaError } from '../../src/index.js';
+import { Client, ConnectCode, Server, VsoaError } from '../../src/index.js';
 import { encodeFrame, type Packet, StreamDecoder, Type } from '../../src/protocol/index.js';
 import { collector, deferred, onCleanup, startServer, until } from '../helpers/net.js';
+import { positionServer } from '../helpers/position.js';
 import { closeOfficialServer, freeTcpUdpPort, startOfficialServer } from '../interop/official.js';
 
 function robotClient(): Client {
@@ -172,15 +173,7 @@ describe('robot: liveness', () => {
   it('resolves names again on every reconnect, following a position-table change', async () => {
     const a = await startServer({ info: 'A' });
     const b = await startServer({ info: 'B' });
-    const position = new Position(null, {
-      table: [{ name: 'svc', domain: 2, addr: '127.0.0.1', port: a.port }],
-    });
-    await position.listen(0, '127.0.0.1');
-    onCleanup(() => position.close());
-    pos('127.0.0.1', (position.address() as net.AddressInfo).port);
-    onCleanup(() => pos(null));
-    setLookupCacheTtl(0);
-    onCleanup(() => setLookupCacheTtl(3000));
+    const position = await positionServer([{ name: 'svc', domain: 2, addr: '127.0.0.1', port: a.port }]);
     const client = robotClient();
     const infos: unknown[] = [];
     client.onconnect = (_c, up, info) => up && infos.push(info);
