@@ -152,7 +152,7 @@ export class Server {
     this.boundHost = host;
     if (pair.udp) this.quickSocket = new QuickSocket(pair.udp, (p, from) => this.onQuick(p, from), this.log);
     this.closing = undefined;
-    this.log.info({ host, port: pair.port }, 'listening');
+    this.log.debug({ host, port: pair.port }, 'listening');
   }
 
   /** The seed's run(): listens, then resolves when the server is closed. */
