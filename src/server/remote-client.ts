@@ -43,7 +43,8 @@ export class RemoteClient {
   readonly unanswered = new Set<number>();
 
   private prio = 0;
-  private readonly remoteAddr: string;
+  /** @internal The peer's address (IPv4-mapped IPv6 normalised), where quick packets go. */
+  readonly remoteAddr: string;
   private readonly remotePort: number;
 
   constructor(

@@ -195,7 +195,7 @@ export class Server {
           socket.encode({ type: Type.PUBLISH, url }, param, data);
           encoded = true;
         }
-        socket.sendEncoded(cli.quickPort, cli.address().addr);
+        socket.sendEncoded(cli.quickPort, cli.remoteAddr);
       }
       if (!encoded) socket.encode({ type: Type.PUBLISH, url }, param, data); // limit checks still apply
       return true;

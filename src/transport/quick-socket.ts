@@ -13,7 +13,8 @@ export type QuickPacketHandler = (packet: Packet, from: dgram.RemoteInfo) => voi
  */
 export class QuickSocket {
   private frame = Buffer.allocUnsafe(MAX_QPACKET_LENGTH);
-  private frameLength = 0;
+  /** The last encoded frame: a view made once per encode, shared by every send of it. */
+  private encoded: Buffer = this.frame.subarray(0, 0);
 
   constructor(
     readonly socket: dgram.Socket,
@@ -46,13 +47,13 @@ export class QuickSocket {
   /** Encodes one frame into the reusable buffer; throws RangeError past the quick limit. */
   encode(head: FrameHead, param: WireParam, data: Uint8Array | undefined): void {
     if (this.socket.getSendQueueCount() > 0) this.frame = Buffer.allocUnsafe(MAX_QPACKET_LENGTH);
-    this.frameLength = encodeFrameInto(this.frame, head, param, data, MAX_QPACKET_LENGTH);
+    this.encoded = this.frame.subarray(0, encodeFrameInto(this.frame, head, param, data, MAX_QPACKET_LENGTH));
   }
 
   /** Sends the last encoded frame to one peer. */
   sendEncoded(port: number, address: string): boolean {
     try {
-      this.socket.send(this.frame, 0, this.frameLength, port, address);
+      this.socket.send(this.encoded, port, address);
       return true;
     } catch {
       return false;
