@@ -225,7 +225,12 @@ export class Client extends EventEmitter {
           socket,
           (packet) => this.onPacket(link, packet),
           () => this.onLinkClosed(link),
-          { sendTimeout: this.sendTimeoutMs, maxQueuedBytes: MAX_SEND_QUEUE, log: this.log },
+          {
+            sendTimeout: this.sendTimeoutMs,
+            maxQueuedBytes: MAX_SEND_QUEUE,
+            whenFull: 'refuse',
+            log: this.log,
+          },
         ),
         quick: udp && new QuickSocket(udp, (packet, from) => this.onQuick(link, packet, from), this.log),
         serverAddr: normalizeAddress(host),
@@ -381,7 +386,7 @@ export class Client extends EventEmitter {
         ? 'not connected'
         : this.pendings >= MAX_PENDING
           ? 'too many pending requests'
-          : 'the connection is closing';
+          : 'the send queue is full (requests outpace the link; retry as replies arrive)';
       reject(new VsoaError(ConnectCode.ERROR, `cannot call ${url}: ${why}`));
     }
     return promise;

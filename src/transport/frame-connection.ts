@@ -11,6 +11,12 @@ export interface FrameConnectionOptions {
   sendTimeout: number;
   /** Bytes that may wait in user space for one peer before it counts as too slow. */
   maxQueuedBytes: number;
+  /**
+   * What a full queue means. 'close' (a server's view): the peer is too slow, cut it off.
+   * 'refuse' (a client's view): our own application outpaces the link; refuse the frame and
+   * let the caller see `false`, keeping the connection.
+   */
+  whenFull?: 'close' | 'refuse';
   log: Logger;
 }
 
@@ -77,6 +83,7 @@ export class FrameConnection {
     let length = 0;
     for (const b of frame) length += b.length;
     if (this.socket.writableLength + length > this.options.maxQueuedBytes) {
+      if (this.options.whenFull === 'refuse' && this.socket.writableLength > 0) return false;
       this.options.log.warn(
         { peer: this.socket.remoteAddress, queued: this.socket.writableLength },
         'peer too slow: send queue full, closing',

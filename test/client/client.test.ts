@@ -246,6 +246,25 @@ describe('Client: requests', () => {
     expect(r.payload.data?.equals(big)).toBe(true);
   });
 
+  it('refuses requests (false) when its own send queue is full, keeping the connection', async () => {
+    const { server, url } = await startServer();
+    server.command('/echo', (cli, req, p) => cli.reply(req.seqno, p));
+    const client = await connectClient(url);
+    const big = { data: Buffer.alloc(262119, 1) };
+    const replies: Array<Promise<unknown>> = [];
+    let refused = 0;
+    for (let i = 0; i < 64; i++) {
+      const done = deferred();
+      if (client.call('/echo', { payload: big }, () => done.resolve())) replies.push(done.promise);
+      else refused++;
+    }
+    expect(refused).toBeGreaterThan(0);
+    await expect(client.fetch('/echo', { payload: big })).rejects.toThrow(/send queue is full/);
+    await Promise.all(replies);
+    expect(client.connected).toBe(true);
+    expect((await client.fetch('/echo', { payload: big })).payload.data?.length).toBe(262119);
+  });
+
   it('run() resolves when the connection ends; disconnect() reports the loss once', async () => {
     const { url } = await startServer();
     const client = await connectClient(url);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import * as bench from './bench.js';
 import * as call from './call.js';
 import * as demo from './demo.js';
 import * as lookup from './lookup.js';
@@ -34,5 +35,5 @@ export const verbs: readonly VerbModule[] = [
   lookup,
   position,
   robot,
-  // bench
+  bench,
 ];
