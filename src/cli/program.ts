@@ -1,10 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
+import { loadNative } from '../transport/native.js';
 import { getLogger } from '../util/log.js';
 import { verbs as registeredVerbs, type VerbModule } from './commands/index.js';
 import { ExitCode, UsageError } from './errors.js';
 import { installCliLogger, LOG_LEVELS } from './logging.js';
-import { addonWarning } from './sea-addon.js';
 import { versionLine } from './version.js';
 
 export interface RunOptions {
@@ -66,9 +66,8 @@ export function buildProgram(options: RunOptions = {}): Command {
   // The logger exists before any action runs; the addon warning is its first line.
   program.hook('preAction', (_program, action) => {
     const level = action.optsWithGlobals<{ logLevel: LevelWithSilent }>().logLevel;
-    const logger = installCliLogger({ level });
-    const warning = addonWarning();
-    if (warning) logger.warn(warning);
+    installCliLogger({ level });
+    loadNative(); // in degraded mode its one warning is the first log line
   });
 
   routeErrors(program, options);

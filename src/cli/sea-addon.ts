@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { markNativeUnavailable } from '../transport/native.js';
 
 /**
  * The single executable carries the native addon (a shared object) inside itself, but
@@ -164,16 +165,10 @@ export function setupEmbeddedAddon(env: NodeJS.ProcessEnv = process.env): AddonS
     ? extractAddon(bytes, { env })
     : { kind: 'unavailable', reason: 'this executable was built without the native addon' };
   if (setup.kind === 'extracted') env.VSOA_NATIVE_ADDON = setup.path;
-  else env.VSOA_NO_NATIVE = '1'; // the loader stays quiet; the CLI warns once (addonWarning)
+  else if (setup.kind === 'unavailable') markNativeUnavailable(setup.reason); // the loader's one warning says why
   return setup;
 }
 
-/** What happened at start-up; the CLI logs `addonWarning()` once its logger exists. */
+/** What happened at start-up (the library's loader warns once if the addon is missing). */
 export const addonSetup: AddonSetup =
   typeof __VSOA_BUNDLE__ === 'boolean' && __VSOA_BUNDLE__ ? setupEmbeddedAddon() : { kind: 'not-bundled' };
-
-export function addonWarning(setup: AddonSetup = addonSetup): string | undefined {
-  return setup.kind === 'unavailable'
-    ? `native addon unavailable, running degraded on the pure JavaScript transport: ${setup.reason}`
-    : undefined;
-}

@@ -48,6 +48,7 @@ export function nativeLoadInfo(): NativeLoadInfo {
 /** Test hook: forget the cached result so the next call reads the environment again. */
 export function resetNativeForTests(): void {
   state = undefined;
+  unavailableReason = undefined;
 }
 
 function load(): { addon: NativeAddon | undefined; info: NativeLoadInfo } {
@@ -66,9 +67,23 @@ function load(): { addon: NativeAddon | undefined; info: NativeLoadInfo } {
   return result;
 }
 
+let unavailableReason: string | undefined;
+
+/**
+ * For a host that knows the addon cannot be had (the single executable could not extract
+ * it): the loader then does without, and its one warning says why.
+ */
+export function markNativeUnavailable(reason: string): void {
+  unavailableReason = reason;
+  state = undefined;
+}
+
 function tryLoad(): { addon: NativeAddon | undefined; info: NativeLoadInfo } {
   if (process.env.VSOA_NO_NATIVE === '1') {
     return { addon: undefined, info: { loaded: false, source: 'disabled', error: 'VSOA_NO_NATIVE=1' } };
+  }
+  if (unavailableReason !== undefined) {
+    return { addon: undefined, info: { loaded: false, source: 'disabled', error: unavailableReason } };
   }
   const explicit = process.env.VSOA_NATIVE_ADDON;
   if (explicit !== undefined && explicit !== '') return open(explicit, 'env');

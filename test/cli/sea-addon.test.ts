@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   addonSetup,
-  addonWarning,
   extractAddon,
   isOnNoexecMount,
   parseMountinfo,
   readEmbeddedAddon,
   setupEmbeddedAddon,
 } from '../../src/cli/sea-addon.js';
+import { nativeLoadInfo, resetNativeForTests } from '../../src/transport/native.js';
 
 const MOUNTINFO = [
   '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
@@ -109,7 +109,6 @@ describe('extractAddon', () => {
     });
     expect(r.kind).toBe('unavailable');
     expect((r as { reason: string }).reason).toMatch(/missing.*ENOENT.*noexec mount/s);
-    expect(addonWarning(r)).toMatch(/^native addon unavailable, running degraded/);
     expect(readdirSync(base)).toEqual([]);
   });
 });
@@ -117,7 +116,6 @@ describe('extractAddon', () => {
 describe('setupEmbeddedAddon', () => {
   it('does nothing outside the single executable', () => {
     expect(addonSetup).toEqual({ kind: 'not-bundled' });
-    expect(addonWarning()).toBeUndefined();
     expect(readEmbeddedAddon()).toBeUndefined();
   });
 
@@ -126,11 +124,16 @@ describe('setupEmbeddedAddon', () => {
     expect(setupEmbeddedAddon({ VSOA_NO_NATIVE: '1' })).toEqual({ kind: 'preset' });
   });
 
-  it('with no embedded addon turns the loader off and reports it once', () => {
+  it('with no embedded addon turns the loader off, giving it the reason for its one warning', () => {
     const env: NodeJS.ProcessEnv = {};
-    const r = setupEmbeddedAddon(env);
-    expect(r).toEqual({ kind: 'unavailable', reason: 'this executable was built without the native addon' });
-    expect(env).toEqual({ VSOA_NO_NATIVE: '1' });
+    const reason = 'this executable was built without the native addon';
+    try {
+      expect(setupEmbeddedAddon(env)).toEqual({ kind: 'unavailable', reason });
+      expect(env).toEqual({});
+      expect(nativeLoadInfo()).toMatchObject({ loaded: false, source: 'disabled', error: reason });
+    } finally {
+      resetNativeForTests();
+    }
   });
 });
 
