@@ -6,7 +6,8 @@ export type Settle = (packet: Packet | undefined, reason: SettleReason) => void;
 interface Entry {
   type: number;
   settle: Settle;
-  timer: NodeJS.Timeout | undefined;
+  /** Date.now() after which the request times out; 0 for never. */
+  deadline: number;
 }
 
 /** Seqnos 0..0xFFFF serve requests that want a reply; at most this many can be pending. */
@@ -16,9 +17,15 @@ export const MAX_PENDING = 0xffff;
 /**
  * Requests waiting for a reply, by seqno. Every entry is settled exactly once: with its
  * reply, on its timeout, or when the connection ends.
+ *
+ * One timer serves all timeouts, armed for the earliest deadline (a timer per request costs
+ * more than the request itself when many are pipelined); a reply only deletes its entry, and
+ * the timer goes when the table is empty, so it never keeps a process alive for nothing.
  */
 export class PendingTable {
   private readonly entries = new Map<number, Entry>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
   private next = 1;
   private nextOneWay = 1;
 
@@ -44,31 +51,22 @@ export class PendingTable {
   }
 
   add(seqno: number, type: number, timeoutMs: number, settle: Settle): void {
-    const entry: Entry = { type, settle, timer: undefined };
-    if (timeoutMs > 0) {
-      entry.timer = setTimeout(() => {
-        if (this.entries.get(seqno) !== entry) return;
-        this.entries.delete(seqno);
-        settle(undefined, 'timeout');
-      }, timeoutMs);
-    }
-    this.entries.set(seqno, entry);
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
+    this.entries.set(seqno, { type, settle, deadline });
+    if (deadline !== 0 && deadline < this.timerAt) this.arm(deadline);
   }
 
   /** Forgets a request that could not be sent; its callback is not called. */
   cancel(seqno: number): void {
-    const entry = this.entries.get(seqno);
-    if (!entry) return;
-    if (entry.timer) clearTimeout(entry.timer);
-    this.entries.delete(seqno);
+    if (this.entries.delete(seqno) && this.entries.size === 0) this.disarm();
   }
 
   /** Settles the request this reply answers; false if none (late or unknown reply). */
   resolve(packet: Packet): boolean {
     const entry = this.entries.get(packet.seqno);
     if (!entry || entry.type !== packet.type) return false;
-    if (entry.timer) clearTimeout(entry.timer);
     this.entries.delete(packet.seqno);
+    if (this.entries.size === 0) this.disarm();
     entry.settle(packet, 'reply');
     return true;
   }
@@ -77,9 +75,39 @@ export class PendingTable {
   failAll(): void {
     const entries = [...this.entries.values()];
     this.entries.clear();
-    for (const entry of entries) {
-      if (entry.timer) clearTimeout(entry.timer);
-      entry.settle(undefined, 'closed');
+    this.disarm();
+    for (const entry of entries) entry.settle(undefined, 'closed');
+  }
+
+  private arm(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, at - Date.now()));
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Times out every entry past its deadline, then re-arms for the earliest one left. */
+  private expire(): void {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    const expired: Entry[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const [seqno, entry] of this.entries) {
+      if (entry.deadline === 0) continue;
+      if (entry.deadline <= now) {
+        this.entries.delete(seqno);
+        expired.push(entry);
+      } else if (entry.deadline < next) {
+        next = entry.deadline;
+      }
     }
+    if (next !== Number.POSITIVE_INFINITY && next < this.timerAt) this.arm(next);
+    for (const entry of expired) entry.settle(undefined, 'timeout');
   }
 }

@@ -30,6 +30,11 @@ const PADS: readonly Buffer[] = [ZERO.subarray(0, 0), ZERO.subarray(0, 1), ZERO.
 
 /** Param bytes up to this size are copied into the head: one small copy beats one more iovec. */
 const INLINE_PARAM_BYTES = 2048;
+/**
+ * Data up to this size is copied into the head as well: for a small frame one buffer and one
+ * write cost less than a writev of several. Larger data is never copied.
+ */
+const INLINE_DATA_BYTES = 4096;
 
 function urlByteLength(url: string): number {
   const n = url.length === 0 ? 0 : Buffer.byteLength(url, 'utf8');
@@ -92,8 +97,9 @@ function writeBytes(buf: Buffer, at: number, src: Uint8Array): number {
 
 /**
  * Encodes a packet for a byte stream as a list of buffers to write in order (cork, write
- * each, uncork). The head (header, url, small param) comes from a slab; `data` and a large
- * byte param are passed through untouched, never copied. Throws RangeError past `limit`.
+ * each, uncork). The head (header, url, small param, small data) comes from a slab; larger
+ * `data` and a large byte param are passed through untouched, never copied. Throws RangeError
+ * past `limit`.
  */
 export function encodeFrame(
   head: FrameHead,
@@ -110,8 +116,8 @@ export function encodeFrame(
   checkLimit(unpadded + pad, limit);
 
   const inlineParam = typeof param === 'string' || paramLen <= INLINE_PARAM_BYTES;
-  const headLen =
-    HEADER_LENGTH + urlLen + (inlineParam ? paramLen : 0) + (dataLen === 0 && inlineParam ? pad : 0);
+  const inlineData = inlineParam && dataLen <= INLINE_DATA_BYTES;
+  const headLen = HEADER_LENGTH + urlLen + (inlineParam ? paramLen : 0) + (inlineData ? dataLen + pad : 0);
   const buf = allocHead(headLen);
   writeHeader(buf, 0, head, pad, urlLen, paramLen, dataLen);
   let at = HEADER_LENGTH;
@@ -123,7 +129,8 @@ export function encodeFrame(
         : writeBytes(buf, at, param as Uint8Array);
   }
 
-  if (inlineParam && dataLen === 0) {
+  if (inlineData) {
+    if (dataLen > 0) at = writeBytes(buf, at, data as Uint8Array);
     zeroPad(buf, at, pad);
     return [buf];
   }

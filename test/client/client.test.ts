@@ -299,6 +299,50 @@ describe('PendingTable', () => {
     expect(table.allocate()).toBe(100);
   });
 
+  it('times requests out by one timer: earliest first, re-armed, gone once the table is empty', () => {
+    vi.useFakeTimers();
+    try {
+      const table = new PendingTable();
+      const settled: Array<[number, string]> = [];
+      const add = (seqno: number, timeout: number) =>
+        table.add(seqno, Type.RPC, timeout, (_p, reason) => settled.push([seqno, reason]));
+      add(1, 1000);
+      add(2, 100);
+      add(3, 0);
+      add(4, 500);
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(100);
+      expect(settled).toEqual([[2, 'timeout']]);
+      vi.advanceTimersByTime(400);
+      expect(settled).toEqual([
+        [2, 'timeout'],
+        [4, 'timeout'],
+      ]);
+      const reply = {
+        type: Type.RPC,
+        flags: 1,
+        status: 0,
+        seqno: 1,
+        tunid: 0,
+        url: '',
+        param: undefined,
+        data: undefined,
+      };
+      expect(table.resolve(reply)).toBe(true);
+      table.cancel(3);
+      expect(table.size).toBe(0);
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(5000);
+      expect(settled).toEqual([
+        [2, 'timeout'],
+        [4, 'timeout'],
+        [1, 'reply'],
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('matches replies by seqno and type', () => {
     const table = new PendingTable();
     const settle = vi.fn();
