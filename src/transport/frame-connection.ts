@@ -3,6 +3,9 @@ import type { Packet } from '../protocol/index.js';
 import { MAX_PACKET_LENGTH, StreamDecoder } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 
+/** Corked bytes past which a tick's frames are handed to the kernel at once (one big packet). */
+const FLUSH_EARLY_BYTES = 256 * 1024;
+
 /** How long a graceful end() waits for the peer to close before destroying the socket. */
 const END_GRACE_MS = 1000;
 
@@ -35,6 +38,10 @@ export class FrameConnection {
   private ended = false;
   private endTimer: NodeJS.Timeout | undefined;
   private readonly onFlushed = (): void => this.flushed();
+  private readonly flushTick = (): void => this.uncorkTick();
+  /** Corked until the end of this tick; `corkedBytes` were written since the last uncork. */
+  private corked = false;
+  private corkedBytes = 0;
 
   constructor(
     readonly socket: Socket,
@@ -68,9 +75,9 @@ export class FrameConnection {
     return this.ended;
   }
 
-  /** Bytes waiting in user space for this peer. */
+  /** Bytes the kernel did not take, waiting in user space (this tick's corked frames aside). */
   get queuedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength - this.corkedBytes;
   }
 
   setSendTimeout(ms: number): void {
@@ -91,20 +98,37 @@ export class FrameConnection {
       this.destroy(new Error('send queue full'));
       return false;
     }
-    const last = frame.length - 1;
-    if (last === 0) {
-      this.socket.write(frame[0] as Buffer, this.onFlushed);
-    } else {
+    // Every frame of this tick leaves in one writev: a syscall per frame was the cost that
+    // dominated pipelined RPC and fan-out. Big bursts flush early so the kernel takes them.
+    if (!this.corked) {
+      this.corked = true;
       this.socket.cork();
-      for (let i = 0; i < last; i++) this.socket.write(frame[i] as Buffer);
-      this.socket.write(frame[last] as Buffer, this.onFlushed);
-      this.socket.uncork();
+      process.nextTick(this.flushTick);
     }
-    if (this.socket.writableLength > 0) this.armSendTimer();
+    const last = frame.length - 1;
+    for (let i = 0; i < last; i++) this.socket.write(frame[i] as Buffer);
+    this.socket.write(frame[last] as Buffer, this.onFlushed);
+    this.corkedBytes += length;
+    if (this.corkedBytes >= FLUSH_EARLY_BYTES) this.flushCorked(); // stays corked for the tick
     return true;
   }
 
-  /** Graceful close: queued frames are flushed, then FIN. */
+  /** End of the tick: everything corked goes out; what the kernel did not take starts the send timer. */
+  private uncorkTick(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.corkedBytes = 0;
+    this.socket.uncork();
+    if (this.socket.writableLength > 0) this.armSendTimer();
+  }
+
+  /** Hands what this tick corked to the kernel now, and corks again. */
+  private flushCorked(): void {
+    this.socket.uncork();
+    this.socket.cork();
+    this.corkedBytes = 0;
+  }
+
   /**
    * Graceful close: queued frames are flushed, then FIN. A peer that has not closed its side
    * within `graceMs` (it stopped reading, or ignores our FIN) is destroyed, so no socket lingers.
@@ -120,6 +144,12 @@ export class FrameConnection {
   /** Immediate close (RST if linger 0 was set). */
   destroy(error?: Error): void {
     this.decoder.stop();
+    // Frames corked this tick (a reply before a protocol error) still go to the kernel first.
+    if (this.corked && !this.socket.destroyed) {
+      this.corked = false;
+      this.corkedBytes = 0;
+      this.socket.uncork();
+    }
     this.socket.destroy();
     this.closed(error);
   }
