@@ -1,0 +1,118 @@
+/**
+ * End-to-end benchmarks: our library against the official npm `vsoa`, with a raw Node.js
+ * TCP echo as the floor. Every side runs its own server and client child processes over
+ * 127.0.0.1 (pinned to different CPUs with taskset when available), rounds interleaved.
+ *
+ *   npm run bench                        # full run, at most ~15 minutes
+ *   npm run bench -- --quick             # 1–2 minutes (CI smoke test, no thresholds)
+ *   npm run bench -- --only rpc-echo,fanout
+ *   npm run bench -- --profile           # --cpu-prof on our server children ($TMPDIR/vsoa-bench-prof)
+ *   BENCH_VERBOSE=1 npm run bench ...    # forward every child's stderr
+ *
+ * Results: bench/results/<date>-<host>[-quick].json and a Markdown table on stdout.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { canPin, killAll } from './lib/child.js';
+import { describeMachine } from './lib/machine.js';
+import { renderHeader, renderTable } from './lib/table.js';
+import { allocation } from './scenarios/alloc.js';
+import { Collector, type Scenario, settingsFor } from './scenarios/context.js';
+import { memory } from './scenarios/memory.js';
+import { fanout, publishTcp } from './scenarios/publish.js';
+import { quickPublish } from './scenarios/quick.js';
+import { rpcEcho, rpcPipelined } from './scenarios/rpc.js';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const REPO_DIR = path.resolve(BENCH_DIR, '..');
+const SCENARIOS: readonly Scenario[] = [
+  rpcEcho,
+  rpcPipelined,
+  publishTcp,
+  quickPublish,
+  fanout,
+  allocation,
+  memory,
+];
+
+function option(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  const at = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (at < 0) return undefined;
+  const arg = args[at] as string;
+  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[at + 1];
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const settings = settingsFor(quick);
+  const resultsDir = path.join(BENCH_DIR, 'results');
+  if (process.argv.includes('--profile')) {
+    const dir = path.join(os.tmpdir(), 'vsoa-bench-prof');
+    mkdirSync(dir, { recursive: true });
+    settings.oursServerFlags = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+    console.error(`CPU profiles of our server children go to ${dir}`);
+  }
+  const only = option('--only')?.split(',');
+  const chosen = only ? SCENARIOS.filter((s) => only.includes(s.id)) : SCENARIOS;
+  if (chosen.length === 0) {
+    console.error(`--only: no such scenario; choose from ${SCENARIOS.map((s) => s.id).join(', ')}`);
+    process.exit(2);
+  }
+
+  const machine = describeMachine(REPO_DIR, canPin());
+  const mode = quick ? 'quick' : 'full';
+  console.error(`vsoa-edge bench (${mode}) on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+  console.error(`pinning: ${machine.pinning}`);
+
+  const results = new Collector();
+  const t0 = performance.now();
+  for (const scenario of chosen) {
+    const s0 = performance.now();
+    console.error(`- ${scenario.id}: ${scenario.title}`);
+    await scenario.run({ settings, results });
+    console.error(`  done in ${((performance.now() - s0) / 1000).toFixed(1)} s`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+
+  const date = new Date().toISOString().slice(0, 10);
+  const rows = results.all();
+  const markdown = [
+    renderHeader(machine, mode, date, seconds),
+    ...chosen.map((s) =>
+      renderTable(
+        s.title,
+        s.columns,
+        s.sides,
+        rows.filter((r) => r.scenario === s.id),
+        s.note,
+      ),
+    ),
+  ].join('\n\n');
+
+  mkdirSync(resultsDir, { recursive: true });
+  const host = os.hostname().replace(/[^A-Za-z0-9._-]/g, '_');
+  const file = path.join(resultsDir, `${date}-${host}${quick ? '-quick' : ''}.json`);
+  const report = { date: new Date().toISOString(), mode, seconds, machine, settings, rows, markdown };
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+
+  console.log(markdown);
+  console.error(`\nresults: ${path.relative(REPO_DIR, file)}`);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+main().catch((error: unknown) => {
+  killAll();
+  console.error(error);
+  process.exit(1);
+});

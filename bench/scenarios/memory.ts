@@ -1,0 +1,62 @@
+/** Server RSS idle and with many idle clients (spread over a few client processes). */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Side } from '../lib/adapter.js';
+import type { Child } from '../lib/child.js';
+import { type Scenario, sidesInRound, startClient, startServer } from './context.js';
+
+const SIDES: readonly Side[] = ['ours', 'official'];
+const MIB = 1024 * 1024;
+
+export const memory: Scenario = {
+  id: 'memory',
+  title: 'Server memory: idle, and with idle clients connected',
+  sides: SIDES,
+  columns: [
+    { key: 'rssIdle', label: 'RSS idle MiB', digits: 1, scale: MIB },
+    { key: 'rssLoaded', label: 'RSS with clients MiB', digits: 1, scale: MIB },
+    { key: 'rssPerClient', label: 'RSS KiB/client', digits: 1, scale: 1024 },
+    { key: 'heapPerClient', label: 'heap KiB/client', digits: 2, scale: 1024 },
+    { key: 'clients', label: 'clients' },
+  ],
+  note: 'Measured after a forced GC in the server; clients are the same side’s client library.',
+  async run({ settings, results }) {
+    const total = settings.idleClients;
+    const label = `${total} idle clients`;
+    const per = Math.ceil(total / settings.idleProcesses);
+    for (let round = 0; round < settings.slowRounds; round++) {
+      for (const side of sidesInRound(SIDES, round)) {
+        let server: Child | undefined;
+        const clients: Child[] = [];
+        try {
+          const [started, port] = await startServer(side, settings);
+          server = started;
+          await sleep(300);
+          server.send({ cmd: 'stats' });
+          const idle = await server.wait('stats', 10_000);
+          for (let at = 0; at < total; at += per) {
+            clients.push(startClient(side, { task: 'idle', port, clients: Math.min(per, total - at) }));
+          }
+          await Promise.all(clients.map((c) => c.wait('connected', 90_000)));
+          await sleep(300);
+          server.send({ cmd: 'stats' });
+          const loaded = await server.wait('stats', 10_000);
+          const n = loaded.clients as number;
+          const rssIdle = idle.rss as number;
+          const rssLoaded = loaded.rss as number;
+          results.add(this.id, label, side, {
+            rssIdle,
+            rssLoaded,
+            rssPerClient: (rssLoaded - rssIdle) / Math.max(1, n),
+            heapPerClient: ((loaded.heapUsed as number) - (idle.heapUsed as number)) / Math.max(1, n),
+            clients: n,
+          });
+        } catch (error) {
+          results.fail(this.id, [label], side, error);
+        } finally {
+          await Promise.all(clients.map((c) => c.stop()));
+          await server?.stop();
+        }
+      }
+    }
+  },
+};
