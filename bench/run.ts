@@ -20,7 +20,7 @@ import { canPin, killAll } from './lib/child.js';
 import { describeMachine } from './lib/machine.js';
 import { renderHeader, renderTable } from './lib/table.js';
 import { allocation } from './scenarios/alloc.js';
-import { Collector, type Scenario, settingsFor } from './scenarios/context.js';
+import { Collector, clientProfile, type Scenario, settingsFor } from './scenarios/context.js';
 import { memory } from './scenarios/memory.js';
 import { fanout, publishTcp } from './scenarios/publish.js';
 import { quickPublish } from './scenarios/quick.js';
@@ -54,7 +54,8 @@ async function main(): Promise<void> {
     const dir = path.join(os.tmpdir(), 'vsoa-bench-prof');
     mkdirSync(dir, { recursive: true });
     settings.oursServerFlags = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-    console.error(`CPU profiles of our server children go to ${dir}`);
+    clientProfile.dir = dir;
+    console.error(`CPU profiles of our server and client children go to ${dir}`);
   }
   const only = option('--only')?.split(',');
   const chosen = only ? SCENARIOS.filter((s) => only.includes(s.id)) : SCENARIOS;

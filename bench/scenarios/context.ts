@@ -134,12 +134,18 @@ export async function startServer(side: Side, settings: Settings): Promise<[Chil
   }
 }
 
+/** Set by `--profile`: our client processes write CPU profiles here too. */
+export const clientProfile: { dir: string | undefined } = { dir: undefined };
+
 export function startClient(side: Side, task: Json): Child {
+  const profile =
+    side === 'ours' && clientProfile.dir ? ['--cpu-prof', `--cpu-prof-dir=${clientProfile.dir}`] : [];
   return new Child({
     label: `${side} client`,
     script: `sides/${side}-client.ts`,
     args: [JSON.stringify(task)],
     cpu: CLIENT_CPU,
+    nodeFlags: profile,
   });
 }
 
