@@ -2,7 +2,7 @@ import type dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { type ResolvedUrl, resolveServerUrl } from '../position/resolve.js';
-import type { Header, Packet, Payload, ReceivedPayload } from '../protocol/index.js';
+import type { FrameHead, Header, Packet, Payload, ReceivedPayload } from '../protocol/index.js';
 import {
   assertUrl,
   ConnectCode,
@@ -426,7 +426,7 @@ export class Client extends EventEmitter {
   ): boolean {
     checkCallback(callback);
     const ms = checkTimeout(timeout, 'timeout', DEFAULT_REQUEST_TIMEOUT);
-    let head: { type: number; url?: string };
+    let head: FrameHead;
     let param: string | undefined;
     if (Array.isArray(url)) {
       if (url.length === 0) throw new TypeError('url list must not be empty');
@@ -566,7 +566,7 @@ export class Client extends EventEmitter {
   }
 
   private request(
-    head: { type: number; flags?: number; url?: string },
+    head: FrameHead,
     param: string | Uint8Array | undefined,
     data: Uint8Array | undefined,
     timeout: number,
@@ -576,7 +576,8 @@ export class Client extends EventEmitter {
     if (!link?.connected) return false;
     const seqno = this.pending.allocate();
     if (seqno === undefined) return false;
-    const frame = encodeFrame({ ...head, seqno }, param, data);
+    head.seqno = seqno; // callers build a fresh head per request: no copy needed
+    const frame = encodeFrame(head, param, data);
     const isRpc = head.type === Type.RPC;
     this.pending.add(seqno, head.type, timeout, (packet, reason) => {
       if (isRpc) this.rpcActivity(-1);
@@ -595,13 +596,14 @@ export class Client extends EventEmitter {
   }
 
   private sendOneWay(
-    head: { type: number; flags?: number; url?: string },
+    head: FrameHead,
     param: string | Uint8Array | undefined,
     data: Uint8Array | undefined,
   ): boolean {
     const link = this.link;
     if (!link?.connected) return false;
-    return link.conn.send(encodeFrame({ ...head, seqno: this.pending.oneWay() }, param, data));
+    head.seqno = this.pending.oneWay();
+    return link.conn.send(encodeFrame(head, param, data));
   }
 
   private onPacket(link: Link, packet: Packet): void {
