@@ -45,10 +45,20 @@ export function createCliLogger(options: CliLoggerOptions): Logger {
 }
 
 /** Builds the CLI logger and makes the library log through it. */
+let installed: Logger | undefined;
+
+/** Installs the CLI's pino logger, for the CLI and as the library's logger. */
 export function installCliLogger(options: CliLoggerOptions): Logger {
   const logger = createCliLogger(options);
+  installed = logger;
   setLogger(logger);
   return logger;
+}
+
+/** The CLI's pino logger (with levels), once installed; before that, a silent one. */
+export function cliLogger(): Logger {
+  installed ??= createCliLogger({ level: 'silent' });
+  return installed;
 }
 
 export function parseLogLevel(value: string): LevelWithSilent {

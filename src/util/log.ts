@@ -1,15 +1,44 @@
-import { type Logger, pino } from 'pino';
+import { createRequire } from 'node:module';
 
-export type { Logger };
+type LogFn = {
+  (obj: object, msg?: string): void;
+  (msg: string): void;
+};
+
+/** What the library logs through: the part of pino's Logger it uses (a pino logger fits). */
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+const noop = (): void => {};
+
+/** Drops everything. Loading pino costs about 8 MiB of RSS, so a silent library never loads it. */
+const SILENT: Logger = { debug: noop, info: noop, warn: noop, error: noop, child: () => SILENT };
 
 /**
- * The library logs through one pino logger, silent by default: a library must not write to
- * a host application's stdout. `VSOA_LOG_LEVEL` or `setLogger` turns it on; the CLI installs
- * its own (JSON lines for journald, pretty on a terminal).
+ * The library logs through one logger, silent by default: a library must not write to a host
+ * application's stdout. `VSOA_LOG_LEVEL` turns pino on; `setLogger` installs any pino-compatible
+ * logger (the CLI's: JSON lines for journald, pretty on a terminal).
  */
-let root: Logger = pino({ level: process.env.VSOA_LOG_LEVEL ?? 'silent' });
+let root: Logger | undefined;
+
+function fromEnvironment(): Logger {
+  const level = process.env.VSOA_LOG_LEVEL;
+  if (level === undefined || level === '' || level === 'silent') return SILENT;
+  try {
+    const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
+    return pino({ level });
+  } catch {
+    return SILENT; // no pino to load (a bundle without it): stay quiet rather than fail
+  }
+}
 
 export function getLogger(): Logger {
+  root ??= fromEnvironment();
   return root;
 }
 
@@ -19,5 +48,5 @@ export function setLogger(logger: Logger): void {
 
 /** A child logger for one module, bound at call time (call it when an object is created). */
 export function moduleLogger(mod: string): Logger {
-  return root.child({ mod });
+  return getLogger().child({ mod });
 }

@@ -4,9 +4,9 @@ import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/errors.js';
+import { cliLogger } from '../../src/cli/logging.js';
 import { run } from '../../src/cli/program.js';
 import { packageInfo, targetArch, versionLine } from '../../src/cli/version.js';
-import { getLogger } from '../../src/util/log.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   name: string;
@@ -42,7 +42,7 @@ function echoVerb(log: string[]) {
         .action(async (word: string, opts: { fail?: string }) => {
           if (opts.fail === 'usage') throw new UsageError(`bad word '${word}': use letters only`);
           if (opts.fail === 'runtime') throw new Error('connection refused');
-          log.push(word, getLogger().level);
+          log.push(word, cliLogger().level);
         });
     },
   };

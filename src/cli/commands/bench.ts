@@ -11,6 +11,7 @@ import { type BenchSettings, runBench, type Scenario } from '../bench/scenarios.
 import { MAX_QUICK_SIZE, MAX_RPC_SIZE } from '../bench/wire.js';
 import { connectOrExplain, untilSignal } from '../connect.js';
 import { UsageError } from '../errors.js';
+import { cliLogger } from '../logging.js';
 
 interface BenchOpts {
   scenario: Scenario;
@@ -89,7 +90,7 @@ async function bench(target: Target | undefined, opts: BenchOpts): Promise<void>
     url = target.url;
   } else {
     // Its own lines (listening, ...) would only clutter the report: warnings and worse only.
-    const root = getLogger();
+    const root = cliLogger();
     const logger = root.child({ mod: 'bench-server' }, { level: root.levelVal > 40 ? root.level : 'warn' });
     const { server } = createBenchServer({ logger });
     await server.listen(0, '127.0.0.1');
