@@ -1,35 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LatencyHistogram, type LatencySummary } from '../../src/cli/bench/histogram.js';
 import type { BenchReport } from '../../src/cli/bench/report.js';
 import { decodeStamp, encodeStamp, MAX_QUICK_SIZE, MAX_RPC_SIZE } from '../../src/cli/bench/wire.js';
-import { onCleanup, startServer } from '../helpers/net.js';
+import { firstLine, spawnVsoa, vsoa } from '../helpers/cli.js';
+import { startServer } from '../helpers/net.js';
 import { startOfficialServer } from '../interop/official.js';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const cliArgs = ['--import', 'tsx', 'src/cli/main.ts'];
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function vsoa(...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [...cliArgs, ...args],
-      { cwd: root, timeout: 25_000 },
-      (error, stdout, stderr) => {
-        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
 
 async function benchJson(...args: string[]): Promise<BenchReport> {
   const r = await vsoa('bench', ...args, '--json', '--log-level', 'error');
@@ -37,27 +13,6 @@ async function benchJson(...args: string[]): Promise<BenchReport> {
   // No progress bar when stderr is not a terminal.
   expect(r.stderr).not.toContain('\x1b[');
   return JSON.parse(r.stdout) as BenchReport;
-}
-
-function spawnVsoa(...args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [...cliArgs, ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onCleanup(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return child;
-}
-
-async function firstLine(child: ChildProcess): Promise<string> {
-  let buffered = '';
-  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-    buffered += chunk.toString();
-    const at = buffered.indexOf('\n');
-    if (at >= 0) return buffered.slice(0, at);
-  }
-  throw new Error('no output');
 }
 
 function expectOrdered(latency: LatencySummary | null, count: number): void {

@@ -1,53 +1,8 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Client, ConnectCode } from '../../src/index.js';
+import { firstLine, spawnVsoa, vsoa } from '../helpers/cli.js';
 import { deferred, onCleanup, startServer } from '../helpers/net.js';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const cliArgs = ['--import', 'tsx', 'src/cli/main.ts'];
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function vsoa(...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [...cliArgs, ...args],
-      { cwd: root, timeout: 20_000 },
-      (error, stdout, stderr) => {
-        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
-
-function spawnVsoa(...args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [...cliArgs, ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onCleanup(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return child;
-}
-
-async function firstLine(child: ChildProcess): Promise<string> {
-  let buffered = '';
-  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-    buffered += chunk.toString();
-    const at = buffered.indexOf('\n');
-    if (at >= 0) return buffered.slice(0, at);
-  }
-  throw new Error('no output');
-}
 
 describe('vsoa call / ping / sub / pub', () => {
   it('calls a command and prints the reply, human and JSON', async () => {
