@@ -1,4 +1,5 @@
 import { ConnectCode } from '../protocol/constants.js';
+import type { TlsOptions } from '../transport/tls-options.js';
 import type { Logger } from '../util/log.js';
 import type { Client, ConnectOptions } from './client.js';
 
@@ -18,7 +19,7 @@ export interface RobotOptions {
   /** Consecutive lost pings tolerated; one more resets the connection (default 3). */
   pingLost?: number;
   /** TLS options, as for connect. */
-  tls?: ConnectOptions extends { tls?: infer T } ? T : never;
+  tls?: TlsOptions;
 }
 
 export type RobotState = 'connecting' | 'connected' | 'waiting' | 'stopped';
@@ -101,7 +102,7 @@ export class Robot {
       throw new RangeError('options.pingLost must be a whole number ≥ 0');
     this.pingLost = pingLost;
     this.connectOptions = { passwd: options.passwd ?? '', timeout: this.connTimeout };
-    if (options.tls !== undefined) (this.connectOptions as { tls?: unknown }).tls = options.tls;
+    if (options.tls !== undefined) this.connectOptions.tls = options.tls;
   }
 
   start(): void {

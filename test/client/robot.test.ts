@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Client, ConnectCode, Server, VsoaError } from '../../src/index.js';
@@ -5,6 +6,7 @@ import { encodeFrame, type Packet, StreamDecoder, Type } from '../../src/protoco
 import { collector, deferred, onCleanup, startServer, until } from '../helpers/net.js';
 import { positionServer } from '../helpers/position.js';
 import { closeOfficialServer, freeTcpUdpPort, startOfficialServer } from '../interop/official.js';
+import { makePki } from '../tls/pki.js';
 
 function robotClient(): Client {
   const client = new Client();
@@ -119,6 +121,27 @@ describe('robot: reconnects and re-subscribes', () => {
     expect(results).toEqual(['sub true', 'unsub true']);
     expect(server.isSubscribed('/x')).toBe(true);
     expect(server.isSubscribed('/y')).toBe(false);
+  });
+});
+
+describe('robot: over TLS', () => {
+  it('connects, reconnects and re-subscribes with the tls option', async () => {
+    const pki = makePki();
+    onCleanup(() => rmSync(pki.dir, { recursive: true, force: true }));
+    const tls = { cert: pki.serverCert, key: pki.serverKey };
+    const first = new Server();
+    await first.listen(0, '127.0.0.1', tls);
+    const { port } = first.address();
+    const client = robotClient();
+    client.robot(`vsoa://127.0.0.1:${port}`, { reconnDelay: 20, tls: { caCert: pki.caCert } });
+    client.subscribe('/secure');
+    await waitConnected(client);
+    expect(client.getPeerCert()).not.toBeNull();
+    await first.close();
+    const second = new Server();
+    await second.listen(port, '127.0.0.1', tls);
+    onCleanup(() => second.close());
+    await until(() => second.isSubscribed('/secure'), 5000, 're-subscribe over TLS');
   });
 });
 
