@@ -3,6 +3,7 @@ import { packageInfo, targetArch } from '../version.js';
 import type { LatencySummary } from './histogram.js';
 import type { SearchStep } from './quick.js';
 import type { RpcPassResult } from './rpc.js';
+import type { BenchSettings } from './scenarios.js';
 
 /** The machine a report was made on: what tells one board from another. */
 export interface MachineInfo {
@@ -50,15 +51,7 @@ export interface BenchReport {
   startedAt: string;
   machine: MachineInfo;
   target: { url: string; selfHosted: boolean; benchStats: boolean };
-  settings: {
-    scenario: 'rpc' | 'quick' | 'all';
-    sizes: number[];
-    quickSizes: number[];
-    durationS: number | null;
-    count: number | null;
-    inflight: number;
-    rate: number | null;
-  };
+  settings: BenchSettings;
   rpc: RpcResult[];
   quick: QuickResult[];
   notes: string[];
