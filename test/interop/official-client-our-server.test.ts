@@ -15,6 +15,7 @@ import { collector, deferred, onCleanup } from '../helpers/net.js';
 import {
   connectOfficialClient,
   freeTcpUdpPort,
+  INTEROP_PARAMS,
   type OfficialClient,
   OfficialMethod,
   type OfficialPayload,
@@ -147,15 +148,7 @@ describe('official Client -> our Server: RPC', () => {
   it('carries param as object, array, string and unicode unchanged', async () => {
     const { url, seen } = await setup();
     const client = await official(url);
-    const params: unknown[] = [
-      { deep: { list: [1, 2, { x: null }] } },
-      [1, 'two', false, null, 3.5],
-      [],
-      'hello',
-      '',
-      'hé中🚗 \u0000 "quoted"',
-      { s: 'hé中', emoji: '🚗' },
-    ];
+    const params = INTEROP_PARAMS;
     for (const param of params) {
       const { err, payload } = await officialCall(client, '/echo', OfficialMethod.SET, { param });
       expect(err).toBeUndefined();

@@ -96,6 +96,17 @@ export const vsoa = createRequire(import.meta.url)('vsoa') as OfficialModule;
 /** The official package's own RPC method codes. */
 export const OfficialMethod = { GET: 0, SET: 1 } as const;
 
+/** Params both interop directions carry unchanged: nested, arrays, strings, unicode. */
+export const INTEROP_PARAMS: readonly unknown[] = [
+  { deep: { list: [1, 2, { x: null }] } },
+  [1, 'two', false, null, 3.5],
+  [],
+  'hello',
+  '',
+  'hé中🚗 \u0000 "quoted"',
+  { s: 'hé中', emoji: '🚗' },
+];
+
 /**
  * Starts an official server on 127.0.0.1, closed after the test. Resolves once both TCP and
  * the quick UDP socket are bound (start() binds UDP asynchronously and only then knows the

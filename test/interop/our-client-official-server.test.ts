@@ -13,6 +13,7 @@ import { Flag, Type } from '../../src/protocol/index.js';
 import { collector, connectClient, deferred, onCleanup } from '../helpers/net.js';
 import {
   freeTcpUdpPort,
+  INTEROP_PARAMS,
   type OfficialPayload,
   type OfficialRemoteClient,
   type OfficialRequest,
@@ -131,15 +132,7 @@ describe('our Client -> official Server: RPC', () => {
   it('carries param as object, array, string and unicode unchanged', async () => {
     const { url, seen } = await setup();
     const client = await connectClient(url);
-    const params: unknown[] = [
-      { deep: { list: [1, 2, { x: null }] } },
-      [1, 'two', false, null, 3.5],
-      [],
-      'hello',
-      '',
-      'hé中🚗 \u0000 "quoted"',
-      { s: 'hé中', emoji: '🚗' },
-    ];
+    const params = INTEROP_PARAMS;
     for (const param of params) {
       const { payload } = await client.fetch('/echo', { method: Method.SET, payload: { param } });
       expect(payload).toEqual({ param });
