@@ -22,3 +22,8 @@ export function payloadText(payload: ReceivedPayload | null): string {
   }
   return parts.length ? parts.join(' ') : '(empty)';
 }
+
+/** `addr:port`, an IPv6 address in brackets. */
+export function hostPort(addr: string, port: number): string {
+  return `${addr.includes(':') ? `[${addr}]` : addr}:${port}`;
+}

@@ -11,6 +11,7 @@ import { type BenchSettings, runBench, type Scenario } from '../bench/scenarios.
 import { MAX_QUICK_SIZE, MAX_RPC_SIZE } from '../bench/wire.js';
 import { connectOrExplain, untilSignal } from '../connect.js';
 import { UsageError } from '../errors.js';
+import { hostPort } from '../format.js';
 import { cliLogger } from '../logging.js';
 
 interface BenchOpts {
@@ -178,7 +179,7 @@ export function register(program: Command): void {
       const { addr, port } = server.address();
       const line = opts.json
         ? JSON.stringify({ listening: { addr, port } })
-        : `bench server listening on vsoa://${addr.includes(':') ? `[${addr}]` : addr}:${port} (TCP and UDP)`;
+        : `bench server listening on vsoa://${hostPort(addr, port)} (TCP and UDP)`;
       process.stdout.write(`${line}\n`);
       const signal = await untilSignal();
       getLogger().info({ signal, stats: stats() }, 'stopping');

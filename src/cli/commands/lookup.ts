@@ -14,6 +14,7 @@ import { encodeQuery, MAX_QUERY_BYTES } from '../../position/wire.js';
 import { type Logger, moduleLogger } from '../../util/log.js';
 import { intArg } from '../args.js';
 import { UsageError } from '../errors.js';
+import { hostPort } from '../format.js';
 
 /*
  * Asks the position servers one by one in the library's order (--server standing in for
@@ -40,10 +41,6 @@ function serverArg(value: string): PosServer {
     throw new InvalidArgumentError(`expected addr:port (IPv6 as [addr]:port)${reason ? `: ${reason}` : ''}`);
   }
   return server;
-}
-
-function hostPort(s: PosServer): string {
-  return `${s.addr.includes(':') ? `[${s.addr}]` : s.addr}:${s.port}`;
 }
 
 function outcomeText(r: AskResult, timeout: number, tries: number): string {
@@ -123,9 +120,10 @@ export function register(program: Command): void {
       const notes: string[] = [];
       const seen = new Set<string>();
       for await (const { server, from } of sources(opts, notes, log)) {
-        const where = `${hostPort(server)} (${from})`;
-        if (seen.has(hostPort(server))) continue;
-        seen.add(hostPort(server));
+        const address = hostPort(server.addr, server.port);
+        if (seen.has(address)) continue;
+        seen.add(address);
+        const where = `${address} (${from})`;
         const r = await askServer(
           server,
           query,
@@ -142,7 +140,7 @@ export function register(program: Command): void {
                 addr,
                 port,
                 security,
-                server: hostPort(server),
+                server: address,
               })
             : `${addr} ${port} ${security}`;
           process.stdout.write(`${line}\n`);

@@ -8,6 +8,7 @@ import { moduleLogger } from '../../util/log.js';
 import { intArg } from '../args.js';
 import { untilSignal } from '../connect.js';
 import { UsageError } from '../errors.js';
+import { hostPort } from '../format.js';
 import { parseTableText, readTableText } from '../table-file.js';
 import { watchFile } from '../watch-file.js';
 
@@ -17,10 +18,6 @@ interface PositionOpts {
   host: string;
   watch: boolean;
   json?: boolean;
-}
-
-function hostPort(addr: string, port: number): string {
-  return `${addr.includes(':') ? `[${addr}]` : addr}:${port}`;
 }
 
 export function register(program: Command): void {

@@ -3,6 +3,7 @@ import { createDemoServer } from '../../server/demo/demo-server.js';
 import { getLogger } from '../../util/log.js';
 import { intArg } from '../args.js';
 import { untilSignal } from '../connect.js';
+import { hostPort } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -19,7 +20,7 @@ export function register(program: Command): void {
       const { addr, port } = demo.server.address();
       const line = opts.json
         ? JSON.stringify({ listening: { addr, port } })
-        : `listening on vsoa://${addr.includes(':') ? `[${addr}]` : addr}:${port} (TCP and UDP)`;
+        : `listening on vsoa://${hostPort(addr, port)} (TCP and UDP)`;
       process.stdout.write(`${line}\n`);
       const signal = await untilSignal();
       getLogger().info({ signal }, 'stopping');
