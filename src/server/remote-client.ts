@@ -37,6 +37,8 @@ export class RemoteClient {
   onunsubscribe: SubscribeCallback | undefined;
 
   /** @internal */ handshaked = false;
+  /** @internal Closes the connection unless SERVINFO completes in time; cleared by the handshake. */
+  handshakeTimer: NodeJS.Timeout | undefined;
   /** @internal */ readonly subscriptions = new Set<string>();
   /** @internal */ quickPort = 0;
   /** @internal seqnos whose handler is still running and has not replied. */

@@ -279,22 +279,21 @@ export class Server {
     const conn = new FrameConnection(
       socket,
       (packet) => this.onPacket(cli as RemoteClient, packet),
-      () => this.dropped(cli as RemoteClient, handshakeTimer),
+      () => this.dropped(cli as RemoteClient),
       { sendTimeout: this.sendTimeoutMs, maxQueuedBytes: this.maxSendQueue, log },
     );
     cli = new RemoteClient(id, conn, this, log);
     this.byId.set(id, cli);
     this.ordered.push(cli);
-    const handshakeTimer = setTimeout(() => {
-      if (cli?.handshaked) return; // only connections that never shook hands are cut
+    cli.handshakeTimer = setTimeout(() => {
       log.info({ peer: socket.remoteAddress }, 'no handshake in time, closing');
       conn.destroy();
     }, this.handshakeTimeout);
     log.debug({ peer: socket.remoteAddress, port: socket.remotePort }, 'connection');
   }
 
-  private dropped(cli: RemoteClient, handshakeTimer: NodeJS.Timeout): void {
-    clearTimeout(handshakeTimer);
+  private dropped(cli: RemoteClient): void {
+    clearTimeout(cli.handshakeTimer);
     this.byId.delete(cli.id);
     // A new array, not splice: a client cut off inside publish() must not make its loop skip the next one.
     this.ordered = this.ordered.filter((c) => c !== cli);
@@ -357,6 +356,7 @@ export class Server {
       encodeFrame({ type: Type.SERVINFO, flags: Flag.REPLY, seqno: packet.seqno }, this.info, idBytes),
     );
     if (cli.handshaked) return;
+    clearTimeout(cli.handshakeTimer);
     cli.handshaked = true;
     cli.authed = true;
     cli.log.debug({ quickPort: cli.quickPort }, 'handshake complete');
