@@ -381,6 +381,15 @@ export class Server {
   }
 
   /** Runs a handler; one that throws (or rejects) before replying gets an error reply. */
+  /** A handler threw or rejected: logged, and answered with NO_RESPONDING unless it had replied. */
+  private handlerFailed(cli: RemoteClient, request: Request, error: unknown): void {
+    const { seqno } = request;
+    cli.log.error({ err: error, url: request.url }, 'command handler failed');
+    if (cli.unanswered.delete(seqno) && !cli.isClosed()) {
+      cli.conn.send(encodeFrame({ type: Type.RPC, flags: Flag.REPLY, status: Status.NO_RESPONDING, seqno }));
+    }
+  }
+
   private invoke(
     cli: RemoteClient,
     handler: CommandHandler,
@@ -389,25 +398,17 @@ export class Server {
   ): unknown {
     const { seqno } = request;
     cli.unanswered.add(seqno);
-    const failed = (error: unknown): void => {
-      cli.log.error({ err: error, url: request.url }, 'command handler failed');
-      if (cli.unanswered.delete(seqno) && !cli.isClosed()) {
-        cli.conn.send(
-          encodeFrame({ type: Type.RPC, flags: Flag.REPLY, status: Status.NO_RESPONDING, seqno }),
-        );
-      }
-    };
     try {
       const result = handler(cli, request, payload);
       if (result instanceof Promise) {
         return result.then(
           () => cli.unanswered.delete(seqno),
-          (error: unknown) => failed(error),
+          (error: unknown) => this.handlerFailed(cli, request, error),
         );
       }
       cli.unanswered.delete(seqno);
     } catch (error) {
-      failed(error);
+      this.handlerFailed(cli, request, error);
     }
     return undefined;
   }
