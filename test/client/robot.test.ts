@@ -124,6 +124,22 @@ describe('robot: reconnects and re-subscribes', () => {
   });
 });
 
+describe('robot: arguments', () => {
+  it('rejects bad urls and options with errors naming them, and runs once per client', async () => {
+    const { url } = await startServer();
+    const client = robotClient();
+    expect(() => client.robot([])).toThrow(/non-empty list/);
+    expect(() => client.robot(url, { keepalive: 10 })).toThrow(/options\.keepalive/);
+    expect(() => client.robot(url, { connTimeout: -1 })).toThrow(/options\.connTimeout/);
+    expect(() => client.robot(url, { pingLost: 1.5 })).toThrow(/options\.pingLost/);
+    expect(client.robotPingTurbo(100)).toBe(false); // no robot yet
+    client.robot(url, { reconnDelay: 20 });
+    expect(() => client.robot(url)).toThrow(/already running/);
+    await waitConnected(client);
+    expect(() => client.robotPingTurbo(50, 0)).toThrow(/maxCnt/);
+  });
+});
+
 describe('robot: over TLS', () => {
   it('connects, reconnects and re-subscribes with the tls option', async () => {
     const pki = makePki();
