@@ -34,7 +34,7 @@ export {
   Method,
   Status,
 } from './protocol/constants.js';
-export { VsoaError } from './protocol/errors.js';
+export { ErrorCode, VsoaError } from './protocol/errors.js';
 export type { Header, Request } from './protocol/packet.js';
 export type { Payload, ReceivedPayload } from './protocol/payload.js';
 export type { RemoteClient, SubscribeCallback } from './server/remote-client.js';

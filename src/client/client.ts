@@ -7,6 +7,7 @@ import {
   assertUrl,
   ConnectCode,
   checkPayload,
+  ErrorCode,
   encodeFrame,
   Flag,
   Method,
@@ -189,7 +190,7 @@ export class Client extends EventEmitter {
     try {
       target = await resolveServerUrl(url);
     } catch (error) {
-      if (error instanceof VsoaError) return error.code;
+      if (error instanceof VsoaError && error.connectCode !== undefined) return error.connectCode;
       throw error;
     }
     if (target.security && !options.tls) {
@@ -377,8 +378,8 @@ export class Client extends EventEmitter {
             payload: receivedPayload(packet.param, packet.data, this.raw),
           });
         else if (reason === 'timeout')
-          reject(new VsoaError(ConnectCode.SERVER_NO_RESPONDING, `no reply to ${url} within ${timeout} ms`));
-        else reject(new VsoaError(ConnectCode.ERROR, `connection lost before the reply to ${url}`));
+          reject(new VsoaError(ErrorCode.TIMEOUT, `no reply to ${url} within ${timeout} ms`));
+        else reject(new VsoaError(ErrorCode.NOT_CONNECTED, `connection lost before the reply to ${url}`));
       },
     );
     if (!sent) {
@@ -387,7 +388,12 @@ export class Client extends EventEmitter {
         : this.pendings >= MAX_PENDING
           ? 'too many pending requests'
           : 'the send queue is full (requests outpace the link; retry as replies arrive)';
-      reject(new VsoaError(ConnectCode.ERROR, `cannot call ${url}: ${why}`));
+      const code = !this.connected
+        ? ErrorCode.NOT_CONNECTED
+        : this.pendings >= MAX_PENDING
+          ? ErrorCode.TOO_MANY_PENDING
+          : ErrorCode.SEND_QUEUE_FULL;
+      reject(new VsoaError(code, `cannot call ${url}: ${why}`));
     }
     return promise;
   }

@@ -1,5 +1,5 @@
 import { parseVsoaUrl } from '../position/resolve.js';
-import { ConnectCode, VsoaError } from '../protocol/index.js';
+import { ConnectCode, connectError } from '../protocol/index.js';
 import type { TlsOptions } from '../transport/tls-options.js';
 import type { CallOptions, FetchResult } from './client.js';
 import { Client } from './client.js';
@@ -18,7 +18,7 @@ export async function fetch(url: string, options: OnceOptions = {}): Promise<Fet
   const client = new Client({ raw: options.raw === true });
   try {
     const code = await client.connect(url, { passwd: options.passwd ?? '', timeout, tls: options.tls });
-    if (code !== ConnectCode.OK) throw new VsoaError(code, `cannot connect to ${url} (code ${code})`);
+    if (code !== ConnectCode.OK) throw connectError(code, `cannot connect to ${url} (code ${code})`);
     return await client.fetch(path, { method: options.method, payload: options.payload, timeout });
   } finally {
     client.close();

@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { ConnectCode } from '../protocol/constants.js';
-import { VsoaError } from '../protocol/errors.js';
+import { connectError } from '../protocol/errors.js';
 import type { QueryDomain } from './entry.js';
 import { type LookupOptions, lookupOutcome } from './lookup.js';
 
@@ -93,7 +93,7 @@ export async function resolveServerUrl(url: string, opts: ResolveOptions = {}): 
   const name = parsed.host;
   const { result, answered } = await lookupOutcome(name, opts.domain ?? -1, opts);
   if (result === null) {
-    throw new VsoaError(
+    throw connectError(
       ConnectCode.SERVER_NOT_FOUND,
       answered
         ? `server ${name} not found by the position server`

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Packet } from '../protocol/index.js';
-import { MAX_PACKET_LENGTH, StreamDecoder } from '../protocol/index.js';
+import { ErrorCode, MAX_PACKET_LENGTH, StreamDecoder, VsoaError } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 
 /** Corked bytes past which a tick's frames are handed to the kernel at once (one big packet). */
@@ -42,11 +42,16 @@ export class FrameConnection {
   /** Corked until the end of this tick; `corkedBytes` were written since the last uncork. */
   private corked = false;
   private corkedBytes = 0;
+  private socketError: Error | undefined;
+  /** end() was called: the close that follows is ours, not the peer's. */
+  private endedLocally = false;
+  /** Why the connection ended, once it has. */
+  closeReason: VsoaError | undefined;
 
   constructor(
     readonly socket: Socket,
     onPacket: (packet: Packet) => void,
-    private readonly onClose: (error: Error | undefined) => void,
+    private readonly onClose: (reason: VsoaError) => void,
     private readonly options: FrameConnectionOptions,
   ) {
     const { log } = options;
@@ -62,13 +67,28 @@ export class FrameConnection {
       const error = this.decoder.push(chunk);
       if (error) {
         log.warn({ code: error.code, peer: socket.remoteAddress }, `closing connection: ${error.message}`);
-        this.destroy(error);
+        this.destroy(
+          new VsoaError(ErrorCode.PROTOCOL, `protocol error (${error.code}): ${error.message}`, {
+            cause: error,
+          }),
+        );
       }
     });
     socket.on('error', (error) => {
       log.debug({ err: error }, 'socket error');
+      this.socketError ??= error;
     });
-    socket.on('close', () => this.closed(undefined));
+    socket.on('close', () =>
+      this.closed(
+        this.endedLocally
+          ? new VsoaError(ErrorCode.LOCAL_CLOSE, 'connection closed locally')
+          : this.socketError
+            ? new VsoaError(ErrorCode.SOCKET, `socket error: ${this.socketError.message}`, {
+                cause: this.socketError,
+              })
+            : new VsoaError(ErrorCode.PEER_CLOSED, 'the peer closed the connection'),
+      ),
+    );
   }
 
   get isClosed(): boolean {
@@ -95,7 +115,7 @@ export class FrameConnection {
         { peer: this.socket.remoteAddress, queued: this.socket.writableLength },
         'peer too slow: send queue full, closing',
       );
-      this.destroy(new Error('send queue full'));
+      this.destroy(new VsoaError(ErrorCode.SEND_QUEUE_FULL, 'peer too slow: send queue full'));
       return false;
     }
     // Every frame of this tick leaves in one writev: a syscall per frame was the cost that
@@ -138,11 +158,12 @@ export class FrameConnection {
     this.decoder.stop();
     this.socket.end();
     this.endTimer = setTimeout(() => this.destroy(), graceMs);
+    this.endedLocally = true;
     this.endTimer.unref();
   }
 
-  /** Immediate close (RST if linger 0 was set). */
-  destroy(error?: Error): void {
+  /** Immediate close (RST if linger 0 was set); without a reason it counts as a local close. */
+  destroy(reason?: VsoaError): void {
     this.decoder.stop();
     // Frames corked this tick (a reply before a protocol error) still go to the kernel first.
     if (this.corked && !this.socket.destroyed) {
@@ -151,7 +172,7 @@ export class FrameConnection {
       this.socket.uncork();
     }
     this.socket.destroy();
-    this.closed(error);
+    this.closed(reason ?? new VsoaError(ErrorCode.LOCAL_CLOSE, 'connection closed locally'));
   }
 
   private armSendTimer(): void {
@@ -167,7 +188,9 @@ export class FrameConnection {
         { peer: this.socket.remoteAddress, queued: this.socket.writableLength, timeout },
         'peer too slow: send timeout, closing',
       );
-      this.destroy(new Error('send timeout'));
+      this.destroy(
+        new VsoaError(ErrorCode.SEND_TIMEOUT, `peer too slow: no write completed within ${timeout} ms`),
+      );
     }, timeout);
   }
 
@@ -181,14 +204,15 @@ export class FrameConnection {
     }
   }
 
-  private closed(error: Error | undefined): void {
+  private closed(reason: VsoaError): void {
     if (this.ended) return;
     this.ended = true;
+    this.closeReason = reason;
     this.decoder.stop();
     if (this.sendTimer) clearTimeout(this.sendTimer);
     if (this.endTimer) clearTimeout(this.endTimer);
     this.sendTimer = undefined;
     this.endTimer = undefined;
-    this.onClose(error);
+    this.onClose(reason);
   }
 }

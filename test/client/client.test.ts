@@ -171,7 +171,7 @@ describe('Client: requests', () => {
     expect(cb).not.toHaveBeenCalled();
     const error = await client.fetch('/x').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VsoaError);
-    expect((error as VsoaError).code).toBe(ConnectCode.ERROR);
+    expect((error as VsoaError).code).toBe('ERR_VSOA_NOT_CONNECTED');
     expect((error as Error).message).toMatch(/not connected/);
   });
 
@@ -184,7 +184,7 @@ describe('Client: requests', () => {
     expect(client.call('/never', { timeout: 50 }, cb)).toBe(true);
     expect(await timedOut.promise).toEqual([null, null]);
     const fetchError = await client.fetch('/never', { timeout: 30 }).catch((e: unknown) => e);
-    expect((fetchError as VsoaError).code).toBe(ConnectCode.SERVER_NO_RESPONDING);
+    expect((fetchError as VsoaError).code).toBe('ERR_VSOA_TIMEOUT');
 
     const lost = collector<string>(3);
     client.call('/never', {}, (_c, h) => lost.push(`call ${h}`));
@@ -373,6 +373,6 @@ describe('fetch (one-shot)', () => {
     expect(r.payload.param).toBe('hi');
     expect(await seen.done).toEqual([true, false]);
     const bad = await fetch(`vsoa://127.0.0.1:${port}/echo`, { passwd: 'x' }).catch((e: VsoaError) => e);
-    expect((bad as VsoaError).code).toBe(ConnectCode.INVALID_PASSWD);
+    expect((bad as VsoaError).connectCode).toBe(ConnectCode.INVALID_PASSWD);
   });
 });

@@ -32,7 +32,7 @@ describe('connecting by name through the position service', () => {
     onCleanup(() => client.close());
     expect(await client.connect('vsoa://nobody/')).toBe(ConnectCode.SERVER_NOT_FOUND);
     const error = await fetch('vsoa://nobody/echo').catch((e: VsoaError) => e);
-    expect((error as VsoaError).code).toBe(ConnectCode.SERVER_NOT_FOUND);
+    expect((error as VsoaError).connectCode).toBe(ConnectCode.SERVER_NOT_FOUND);
   });
 
   it('a security: true entry requires TLS options, says so when missing, and connects with them', async () => {

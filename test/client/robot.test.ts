@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { Client, ConnectCode, Server, VsoaError } from '../../src/index.js';
+import { Client, Server, VsoaError } from '../../src/index.js';
 import { encodeFrame, type Packet, StreamDecoder, Type } from '../../src/protocol/index.js';
 import { collector, deferred, onCleanup, startServer, until } from '../helpers/net.js';
 import { positionServer } from '../helpers/position.js';
@@ -187,7 +187,7 @@ describe('robot: liveness', () => {
     const started = Date.now();
     for (const cli of server.clients()) cli.close();
     const error = (await failed) as VsoaError;
-    expect(error.code).toBe(ConnectCode.ERROR);
+    expect(error.code).toBe('ERR_VSOA_NOT_CONNECTED');
     expect(error.message).toMatch(/connection lost/);
     expect(Date.now() - started).toBeLessThan(2000);
   });

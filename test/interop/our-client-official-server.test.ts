@@ -416,6 +416,7 @@ describe('one-shot fetch -> official Server', () => {
     expect(ok.payload).toEqual({ param: { handler: '/a/', url: '/a/b' } });
     const failure = await fetch(`vsoa://127.0.0.1:${port}/echo`, { passwd: 'nope' }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(VsoaError);
-    expect((failure as VsoaError).code).toBe(ConnectCode.INVALID_PASSWD);
+    expect((failure as VsoaError).code).toBe('ERR_VSOA_CONNECT');
+    expect((failure as VsoaError).connectCode).toBe(ConnectCode.INVALID_PASSWD);
   });
 });

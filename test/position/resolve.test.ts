@@ -121,14 +121,14 @@ describe('resolveServerUrl', () => {
     const env = await positionEnv();
     const err = await resolveServerUrl('vsoa://nosuch/', { ...opts, env }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VsoaError);
-    expect((err as VsoaError).code).toBe(ConnectCode.SERVER_NOT_FOUND);
+    expect((err as VsoaError).connectCode).toBe(ConnectCode.SERVER_NOT_FOUND);
     expect((err as VsoaError).message).toMatch(/not found/);
   });
 
   it('rejects with SERVER_NOT_FOUND when no position server answers', async () => {
     const err = await resolveServerUrl('vsoa://myserver/', opts).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VsoaError);
-    expect((err as VsoaError).code).toBe(ConnectCode.SERVER_NOT_FOUND);
+    expect((err as VsoaError).connectCode).toBe(ConnectCode.SERVER_NOT_FOUND);
     expect((err as VsoaError).message).toMatch(/no position server answered/);
   });
 });
