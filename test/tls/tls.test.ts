@@ -155,7 +155,7 @@ describe('TLS: one-way authentication', () => {
     expect(payload.param).toBe('hi');
     const failed = await fetch(`${url}/echo`, { tls: { caCert: pki.otherCaCert } }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(VsoaError);
-    expect((failed as VsoaError).code).toBe(ConnectCode.SSL_HS_FAILED);
+    expect((failed as VsoaError).connectCode).toBe(ConnectCode.SSL_HS_FAILED);
   });
 });
 
