@@ -6,6 +6,9 @@
  *   npm run bench                        # full run, at most ~15 minutes
  *   npm run bench -- --quick             # 1–2 minutes (CI smoke test, no thresholds)
  *   npm run bench -- --only rpc-echo,fanout
+ *   npm run bench -- --limits            # only the limits rows (largest packets, ratios to the raw floor)
+ *   npm run bench -- --limits --contend 2  # ... each repetition also under 2 busy loops on the CPUs
+ *   npm run bench -- --reps 7            # repetitions (default 5; 2 with --quick)
  *   npm run bench -- --profile           # --cpu-prof on our server children ($TMPDIR/vsoa-bench-prof)
  *   BENCH_VERBOSE=1 npm run bench ...    # forward every child's stderr
  *
@@ -17,18 +20,22 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { canPin, killAll } from './lib/child.js';
+import { stopAllContention } from './lib/contend.js';
 import { describeMachine } from './lib/machine.js';
 import { renderHeader, renderTable } from './lib/table.js';
 import { allocation } from './scenarios/alloc.js';
 import { Collector, clientProfile, type Scenario, settingsFor } from './scenarios/context.js';
+import { limits, limitsSummary } from './scenarios/limits.js';
 import { memory } from './scenarios/memory.js';
 import { fanout, publishTcp } from './scenarios/publish.js';
 import { quickPublish } from './scenarios/quick.js';
 import { rpcEcho, rpcPipelined } from './scenarios/rpc.js';
+import { startup } from './scenarios/startup.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO_DIR = path.resolve(BENCH_DIR, '..');
 const SCENARIOS: readonly Scenario[] = [
+  limits,
   rpcEcho,
   rpcPipelined,
   publishTcp,
@@ -37,6 +44,8 @@ const SCENARIOS: readonly Scenario[] = [
   allocation,
   memory,
 ];
+/** `--limits`: the rows of the performance issue, with memory and start-up beside them. */
+const LIMITS: readonly Scenario[] = [limits, memory, startup];
 
 function option(name: string): string | undefined {
   const args = process.argv.slice(2);
@@ -57,15 +66,30 @@ async function main(): Promise<void> {
     clientProfile.dir = dir;
     console.error(`CPU profiles of our server and client children go to ${dir}`);
   }
-  const only = option('--only')?.split(',');
-  const chosen = only ? SCENARIOS.filter((s) => only.includes(s.id)) : SCENARIOS;
-  if (chosen.length === 0) {
-    console.error(`--only: no such scenario; choose from ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  const contend = Number(option('--contend') ?? 0);
+  const reps = Number(option('--reps') ?? settings.rounds);
+  if (!Number.isInteger(contend) || contend < 0 || contend > 64 || !Number.isInteger(reps) || reps < 1) {
+    console.error('--contend must be an integer 0..64 and --reps an integer >= 1');
     process.exit(2);
   }
+  settings.contend = contend;
+  settings.rounds = reps;
+  const all = [...SCENARIOS, startup];
+  const only = option('--only')?.split(',');
+  const chosen = only
+    ? all.filter((s) => only.includes(s.id))
+    : process.argv.includes('--limits')
+      ? LIMITS
+      : SCENARIOS;
+  if (chosen.length === 0) {
+    console.error(`--only: no such scenario; choose from ${all.map((s) => s.id).join(', ')}`);
+    process.exit(2);
+  }
+  if (contend > 0 && !chosen.includes(limits))
+    console.error('note: --contend applies to the limits rows only');
 
   const machine = describeMachine(REPO_DIR, canPin());
-  const mode = quick ? 'quick' : 'full';
+  const mode = `${quick ? 'quick' : 'full'}${chosen === LIMITS ? ' limits' : ''}${contend > 0 ? ` contend ${contend}` : ''}`;
   console.error(`vsoa-edge bench (${mode}) on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
   console.error(`pinning: ${machine.pinning}`);
 
@@ -83,21 +107,36 @@ async function main(): Promise<void> {
   const rows = results.all();
   const markdown = [
     renderHeader(machine, mode, date, seconds),
-    ...chosen.map((s) =>
-      renderTable(
-        s.title,
-        s.columns,
-        s.sides,
-        rows.filter((r) => r.scenario === s.id),
-        s.note,
+    ...chosen.flatMap((s) =>
+      (s.tables ?? [s]).map((t) =>
+        renderTable(
+          t.title,
+          t.columns,
+          s.sides,
+          rows.filter((r) => r.scenario === t.id),
+          t.note,
+        ),
       ),
     ),
   ].join('\n\n');
 
   mkdirSync(resultsDir, { recursive: true });
   const host = os.hostname().replace(/[^A-Za-z0-9._-]/g, '_');
-  const file = path.join(resultsDir, `${date}-${host}${quick ? '-quick' : ''}.json`);
-  const report = { date: new Date().toISOString(), mode, seconds, machine, settings, rows, markdown };
+  const tag = `${quick ? '-quick' : ''}${chosen === LIMITS ? '-limits' : ''}${contend > 0 ? `-contend${contend}` : ''}`;
+  const file = path.join(resultsDir, `${date}-${host}${tag}.json`);
+  const load = { loadAtEnd: os.loadavg()[0] ?? 0, contend, contendedCpus: contend > 0 ? [0, 1] : [] };
+  const summary = chosen.includes(limits) ? limitsSummary(rows) : undefined;
+  const report = {
+    date: new Date().toISOString(),
+    mode,
+    seconds,
+    machine,
+    load,
+    settings,
+    summary,
+    rows,
+    markdown,
+  };
   writeFileSync(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
 
@@ -108,12 +147,14 @@ async function main(): Promise<void> {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     killAll();
+    stopAllContention();
     process.exit(130);
   });
 }
 
 main().catch((error: unknown) => {
   killAll();
+  stopAllContention();
   console.error(error);
   process.exit(1);
 });

@@ -28,6 +28,9 @@ const result = await build({
   target: 'node20',
   format: 'cjs',
   define,
+  // WebAssembly (the zstd codec of `vsoa record`) is embedded as bytes: the executable has no
+  // node_modules beside it.
+  loader: { '.wasm': 'binary' },
   // 'use strict' first: the bundled modules are ESM, strict by definition.
   banner: {
     js: '"use strict";\nvar __vsoa_import_meta_url = require("node:url").pathToFileURL(__filename).href;',

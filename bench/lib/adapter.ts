@@ -31,6 +31,10 @@ export interface ClientAdapter {
   control(url: string, param: Json, timeoutMs: number): Promise<Json>;
   /** Fire-and-forget datagram over TCP with a JSON param. */
   datagram(url: string, param: Json): void;
+  /** A quick (UDP) datagram with `data` to the server; false when it could not be sent. */
+  quickSend(url: string, data: Buffer): boolean;
+  /** Readies the quick channel before quickSend() (the raw floor binds its UDP socket). */
+  prepareQuick?(): Promise<void>;
   subscribe(url: string): Promise<void>;
   /** Every PUBLISH received: its data length and channel. */
   onMessage(handler: (bytes: number, quick: boolean) => void): void;

@@ -7,6 +7,7 @@ import { fail, onCommands, report, taskArgument } from './messages.js';
 import { idleTask } from './tasks/idle.js';
 import { publishTask } from './tasks/publish.js';
 import { quickCountTask, quickTask } from './tasks/quick.js';
+import { quickInTask } from './tasks/quick-in.js';
 import { echoTask, pipelineTask } from './tasks/rpc.js';
 
 async function single(
@@ -31,6 +32,8 @@ async function dispatch(factory: ClientFactory, task: Json): Promise<Json | unde
       return publishTask(factory, task);
     case 'quick':
       return quickTask(factory, task);
+    case 'quick-in':
+      return single(factory, task, quickInTask);
     case 'quick-count':
       return quickCountTask(factory, task);
     case 'idle':

@@ -22,8 +22,16 @@ export async function serve(adapter: ServerAdapter): Promise<void> {
     );
     // CPU time used so far, so that a client can charge a measured phase with server CPU.
     adapter.command('/ctl/cpu', async () => ({ ...process.cpuUsage() }));
+    // Datagrams on /q-in are counted: the quick-in scenario's receiver.
+    let quickIn = 0;
+    adapter.command('/ctl/quick-in', async (param) => {
+      const received = quickIn;
+      if (param.reset === true) quickIn = 0;
+      return { received };
+    });
     adapter.ondata((url, param) => {
-      if (url === '/ack') streamer.ack(num(param, 'n', 0));
+      if (url === '/q-in') quickIn++;
+      else if (url === '/ack') streamer.ack(num(param, 'n', 0));
     });
     const port = await adapter.listen();
     onCommands(async (command) => {

@@ -25,6 +25,8 @@ export interface Settings {
   fanoutSubscribers: number;
   /** Extra node flags for our server child (e.g. --cpu-prof). */
   oursServerFlags: string[];
+  /** `--contend N`: busy loops on the benchmark's CPUs during the contended phases (limits rows). */
+  contend: number;
 }
 
 export function settingsFor(quick: boolean): Settings {
@@ -42,6 +44,7 @@ export function settingsFor(quick: boolean): Settings {
         idleProcesses: 4,
         fanoutSubscribers: 100,
         oursServerFlags: [],
+        contend: 0,
       }
     : {
         quick,
@@ -56,6 +59,7 @@ export function settingsFor(quick: boolean): Settings {
         idleProcesses: 4,
         fanoutSubscribers: 100,
         oursServerFlags: [],
+        contend: 0,
       };
 }
 
@@ -139,7 +143,9 @@ export const clientProfile: { dir: string | undefined } = { dir: undefined };
 
 export function startClient(side: Side, task: Json): Child {
   const profile =
-    side === 'ours' && clientProfile.dir ? ['--cpu-prof', `--cpu-prof-dir=${clientProfile.dir}`] : [];
+    (side === 'ours' || process.env.BENCH_PROFILE_ALL === '1') && clientProfile.dir
+      ? ['--cpu-prof', `--cpu-prof-dir=${clientProfile.dir}`]
+      : [];
   return new Child({
     label: `${side} client`,
     script: `sides/${side}-client.ts`,
@@ -190,5 +196,7 @@ export interface Scenario {
   columns: readonly Column[];
   /** A line printed under the table. */
   note?: string;
+  /** Several tables instead of one: rows whose `scenario` is the table's id. */
+  tables?: ReadonlyArray<{ id: string; title: string; columns: readonly Column[]; note?: string }>;
   run(ctx: ScenarioContext): Promise<void>;
 }

@@ -19,7 +19,7 @@ export const memory: Scenario = {
     { key: 'heapPerClient', label: 'heap KiB/client', digits: 2, scale: 1024 },
     { key: 'clients', label: 'clients' },
   ],
-  note: 'Measured after a forced GC in the server; clients are the same side’s client library. raw = a bare Node.js process (a plain `net` server with the same loader and harness): the baseline for idle RSS.',
+  note: 'Measured after a forced GC in the server; clients are the same side’s client library. raw = a bare Node.js process (a plain `net` server with the same loader and harness, its clients plain sockets): the baseline for idle RSS and per connection.',
   async run({ settings, results }) {
     const total = settings.idleClients;
     const label = `${total} idle clients`;
@@ -34,10 +34,6 @@ export const memory: Scenario = {
           await sleep(300);
           server.send({ cmd: 'stats' });
           const idle = await server.wait('stats', 10_000);
-          if (side === 'raw') {
-            results.add(this.id, label, side, { rssIdle: idle.rss as number });
-            continue;
-          }
           for (let at = 0; at < total; at += per) {
             clients.push(startClient(side, { task: 'idle', port, clients: Math.min(per, total - at) }));
           }

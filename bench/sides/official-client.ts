@@ -36,6 +36,10 @@ function officialClient(): ClientAdapter {
     datagram(url, param) {
       client.datagram(url, { param }, false);
     },
+    quickSend(url, data) {
+      client.datagram(url, { data }, true);
+      return true;
+    },
     subscribe(url) {
       return new Promise<void>((resolve, reject) => {
         client.subscribe(url, (error?: Error) => (error ? reject(error) : resolve()));

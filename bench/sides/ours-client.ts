@@ -25,6 +25,9 @@ function oursClient(): ClientAdapter {
     datagram(url, param) {
       client.datagram(url, { param });
     },
+    quickSend(url, data) {
+      return client.datagram(url, { data }, true);
+    },
     subscribe(url) {
       return new Promise<void>((resolve, reject) => {
         const sent = client.subscribe(url, (_c, ok) =>

@@ -1,4 +1,5 @@
-import { type LevelWithSilent, type Logger, pino } from 'pino';
+import { fstatSync, writeSync } from 'node:fs';
+import { type DestinationStream, type LevelWithSilent, type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
 import { setLogger } from '../util/log.js';
 
@@ -18,6 +19,57 @@ export interface CliLoggerOptions {
   pretty?: boolean;
 }
 
+/** pino's numeric levels → syslog priorities (sd-daemon.h: 2 crit, 3 err, 4 warning, 6 info, 7 debug). */
+export function syslogPriority(level: number): number {
+  if (level >= 60) return 2;
+  if (level >= 50) return 3;
+  if (level >= 40) return 4;
+  if (level >= 30) return 6;
+  return 7;
+}
+
+/**
+ * Whether stderr is systemd's journal stream: JOURNAL_STREAM holds its `device:inode`, and it
+ * must match fd 2 itself (a unit may redirect stderr to a file; the variable is inherited).
+ */
+export function stderrIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
+  const stream = env.JOURNAL_STREAM;
+  if (!stream) return false;
+  try {
+    const st = fstatSync(2);
+    return stream === `${st.dev}:${st.ino}`;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A synchronous stderr sink that prefixes each line with `<N>`, the priority journald reads
+ * (units keep the default SyslogLevelPrefix=yes), so warn and error show with `-p warning`.
+ * pino tells the sink each line's level through `lastLevel` (its metadata protocol).
+ */
+function journalDestination(): DestinationStream & { lastLevel: number } {
+  return {
+    [Symbol.for('pino.metadata')]: true,
+    lastLevel: 30,
+    write(line: string) {
+      writeSync(2, `<${syslogPriority(this.lastLevel)}>${line}`);
+    },
+  } as DestinationStream & { lastLevel: number };
+}
+
+/** Errors in logs: message and code; the stack only at debug and trace (a warning is not a crash). */
+function errSerializer(withStack: boolean): (err: unknown) => unknown {
+  return (err) => {
+    if (withStack) return pino.stdSerializers.err(err as Error);
+    if (!(err instanceof Error)) return err;
+    const out: Record<string, unknown> = { type: err.name, message: err.message };
+    const code = (err as { code?: unknown }).code;
+    if (code !== undefined) out.code = code;
+    return out;
+  };
+}
+
 /**
  * The CLI's logger, on stderr (stdout carries command output). Under systemd stderr goes to
  * journald, which wants one JSON object a line and adds host and time itself; on a terminal
@@ -27,20 +79,26 @@ export interface CliLoggerOptions {
  */
 export function createCliLogger(options: CliLoggerOptions): Logger {
   const usePretty = options.pretty ?? process.stderr.isTTY === true;
-  const base = { level: options.level, base: { pid: process.pid } };
+  const withStack = options.level === 'debug' || options.level === 'trace';
+  const base = {
+    level: options.level,
+    base: { pid: process.pid },
+    serializers: { err: errSerializer(withStack) },
+  };
   if (usePretty) {
     return pino(
       base,
       pretty({
         destination: 2,
         sync: true,
-        colorize: true,
+        colorize: !process.env.NO_COLOR, // https://no-color.org: set and not empty
         singleLine: true, // one event a line on a terminal too
         translateTime: 'SYS:HH:MM:ss.l',
         ignore: 'pid',
       }),
     );
   }
+  if (stderrIsJournal()) return pino(base, journalDestination());
   return pino(base, pino.destination({ fd: 2, sync: true }));
 }
 

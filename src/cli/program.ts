@@ -1,11 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
-import { loadNative } from '../transport/native.js';
+import { nativeStatus, suppressNativeWarning } from '../native/addon.js';
 import { getLogger } from '../util/log.js';
 import { verbs as registeredVerbs, type VerbModule } from './commands/index.js';
 import { ExitCode, UsageError } from './errors.js';
 import { installCliLogger, LOG_LEVELS } from './logging.js';
-import { versionLine } from './version.js';
+import { exitQuietlyWhenStdoutCloses, setQuiet } from './output.js';
+import { versionText } from './version.js';
 
 export interface RunOptions {
   /** Where one-line error messages go; stderr by default (tests capture it). */
@@ -45,19 +46,40 @@ function routeErrors(cmd: Command, options: RunOptions): void {
   for (const sub of cmd.commands) routeErrors(sub, options);
 }
 
+/** Exit codes and variables, at the end of `vsoa --help` (each verb adds its own). */
+const GLOBAL_HELP = `
+Exit status:
+  0  done (also when the reader of stdout goes away, as in 'vsoa sub ... | head -1')
+  1  runtime failure (connect failed, a non-zero reply status, connection lost)
+  2  usage error (bad option or argument, unreadable file, configuration error)
+
+Environment:
+  VSOA_LOG_LEVEL     default for --log-level
+  VSOA_PASSWD        password for verbs that take --passwd
+  VSOA_POS_SERVER    position servers (addr:port,...) asked before /etc/vsoa.pos
+  NO_COLOR           no colours in logs on a terminal
+  JOURNAL_STREAM     set by systemd: log lines carry a <N> priority prefix for journald
+  VSOA_NO_NATIVE=1   do not load the native addon; VSOA_NATIVE_ADDON=path loads that file`;
+
 /** The `vsoa` program with every registered verb. */
 export function buildProgram(options: RunOptions = {}): Command {
   const program = new Command('vsoa')
     .description('VSOA for Linux edge boards: servers, clients, the position service and tools')
-    .version(versionLine(), '-V, --version', 'print the version, the Node.js version and the architecture')
+    .version(
+      versionText(),
+      '-V, --version',
+      'print the version, the Node.js version, the architecture and whether the native addon loaded',
+    )
     .addOption(
       new Option('--log-level <level>', 'log level (logs go to stderr)')
         .choices(LOG_LEVELS)
         .env('VSOA_LOG_LEVEL')
         .default('info'),
     )
+    .option('-q, --quiet', 'print only results and errors (log level error unless --log-level is given)')
     .showSuggestionAfterError()
-    .configureHelp({ showGlobalOptions: true });
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText('after', GLOBAL_HELP);
 
   for (const verb of options.verbs ?? registeredVerbs) verb.register(program);
   // With verbs registered commander prints help when none is given; until then do it here.
@@ -65,9 +87,20 @@ export function buildProgram(options: RunOptions = {}): Command {
 
   // The logger exists before any action runs; the addon warning is its first line.
   program.hook('preAction', (_program, action) => {
-    const level = action.optsWithGlobals<{ logLevel: LevelWithSilent }>().logLevel;
-    installCliLogger({ level });
-    loadNative(); // in degraded mode its one warning is the first log line
+    const opts = action.optsWithGlobals<{ logLevel: LevelWithSilent; quiet?: boolean }>();
+    const levelGiven = program.getOptionValueSource('logLevel') !== 'default';
+    const level = opts.quiet && !levelGiven ? 'error' : opts.logLevel;
+    setQuiet(opts.quiet === true);
+    const log = installCliLogger({ level });
+    // The CLI reports a missing addon in its log (the first line), not as a process warning.
+    suppressNativeWarning();
+    const native = nativeStatus();
+    if (!native.loaded) {
+      log.warn(
+        { reason: native.reason, degraded: native.degraded },
+        'native addon not loaded; running degraded',
+      );
+    }
   });
 
   routeErrors(program, options);
@@ -80,6 +113,7 @@ export function buildProgram(options: RunOptions = {}): Command {
  */
 export async function run(argv: readonly string[], options: RunOptions = {}): Promise<number> {
   const writeErr = options.writeErr ?? ((s: string) => process.stderr.write(s));
+  exitQuietlyWhenStdoutCloses();
   const program = buildProgram(options);
   let current: Command = program;
   program.hook('preAction', (_program, action) => {

@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { markNativeUnavailable } from '../transport/native.js';
+import { markNativeUnavailable } from '../native/addon.js';
 
 /**
  * The single executable carries the native addon (a shared object) inside itself, but
@@ -39,6 +39,16 @@ export type AddonSetup =
 export interface MountEntry {
   mountPoint: string;
   options: readonly string[];
+}
+
+/** Whether this process is a Node single executable (false on Node < 20.12, which has no node:sea). */
+export function isSingleExecutable(): boolean {
+  if (typeof require !== 'function') return false;
+  try {
+    return (require('node:sea') as typeof import('node:sea')).isSea();
+  } catch {
+    return false;
+  }
 }
 
 /** The addon bytes this executable carries, if any. */
@@ -158,9 +168,15 @@ export function extractAddon(bytes: Uint8Array, options: ExtractOptions = {}): A
 }
 
 /** Extracts the embedded addon and tells the library's loader where it is (or to do without). */
-export function setupEmbeddedAddon(env: NodeJS.ProcessEnv = process.env): AddonSetup {
+export function setupEmbeddedAddon(
+  env: NodeJS.ProcessEnv = process.env,
+  singleExecutable: boolean = isSingleExecutable(),
+): AddonSetup {
   if (env.VSOA_NATIVE_ADDON || env.VSOA_NO_NATIVE === '1') return { kind: 'preset' };
   const bytes = readEmbeddedAddon();
+  // The npm package's bundle (dist/cli/vsoa.cjs) is no single executable: the loader finds the
+  // addon the package's install script built.
+  if (!bytes && !singleExecutable) return { kind: 'not-bundled' };
   const setup: AddonSetup = bytes
     ? extractAddon(bytes, { env })
     : { kind: 'unavailable', reason: 'this executable was built without the native addon' };

@@ -1,31 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { nativeStatus } from '../native/addon.js';
+import { packageInfo } from '../util/package-info.js';
 
-/**
- * Set by cross/build.sh through esbuild `define` (`{"name":..,"version":..}`): the bundled
- * executable has no package.json beside it. Undefined when running from source or dist.
- */
-declare const __VSOA_PACKAGE__: { name: string; version: string } | undefined;
-
-export interface PackageInfo {
-  name: string;
-  version: string;
-}
-
-let cached: PackageInfo | undefined;
-
-export function packageInfo(): PackageInfo {
-  if (cached) return cached;
-  if (typeof __VSOA_PACKAGE__ === 'object' && __VSOA_PACKAGE__ !== null) {
-    cached = { name: __VSOA_PACKAGE__.name, version: __VSOA_PACKAGE__.version };
-  } else {
-    // src/cli/version.ts and dist/cli/version.js both sit two levels below package.json.
-    const json = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-    ) as PackageInfo;
-    cached = { name: json.name, version: json.version };
-  }
-  return cached;
-}
+export { type PackageInfo, packageInfo } from '../util/package-info.js';
 
 /**
  * The architecture of the running Node.js binary as Node's release files name it: `arm` is
@@ -43,4 +19,11 @@ export function targetArch(): string {
 export function versionLine(): string {
   const { name, version } = packageInfo();
   return `${name} ${version} (node ${process.version}, ${process.platform}-${targetArch()})`;
+}
+
+/** `vsoa --version`: the version line, then whether the native addon loaded and why not. */
+export function versionText(): string {
+  const native = nativeStatus();
+  const addon = native.loaded ? 'native addon: loaded' : `native addon: not loaded (${native.reason})`;
+  return `${versionLine()}\n${addon}`;
 }

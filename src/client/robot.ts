@@ -1,25 +1,29 @@
 import { ConnectCode } from '../protocol/constants.js';
-import type { TlsOptions } from '../transport/tls-options.js';
+import { ErrorCode, VsoaError } from '../protocol/errors.js';
 import type { Logger } from '../util/log.js';
-import type { Client, ConnectOptions } from './client.js';
+import type { RobotEvents } from './events.js';
+import type { ConnectOptions, RobotSettings } from './options.js';
+import { Outbox } from './outbox.js';
+import { RetryList } from './retry.js';
 
-export interface RobotOptions {
-  passwd?: string;
-  /** A ping every `keepalive` ms, each timing out after `keepalive` ms (default 3000, min 50). */
-  keepalive?: number;
-  /** Bounds TCP connect, TLS and the SERVINFO reply together (default 10000, min 50). */
-  connTimeout?: number;
-  /** Wait after a disconnect or a failed round of servers (default 1000). */
-  reconnDelay?: number;
-  /**
-   * Off by default (the seed's fixed delay). When set above reconnDelay, the wait doubles after
-   * every failed round up to this cap, with jitter (half to full delay).
-   */
-  maxReconnDelay?: number;
-  /** Consecutive lost pings tolerated; one more resets the connection (default 3). */
-  pingLost?: number;
-  /** TLS options, as for connect. */
-  tls?: TlsOptions;
+export type { RobotOptions } from './options.js';
+
+/** How a robot ping ended: answered, lost (no answer within keepalive), or its link closed. */
+export type PingResult = 'ok' | 'lost' | 'closed';
+
+/** What the robot needs from its client: nothing else of the Client is reachable from here. */
+export interface RobotHost {
+  readonly connected: boolean;
+  /** Connects (calling Robot.resolved() once the url is resolved and the connect proper starts). */
+  connect(url: string, options: ConnectOptions): Promise<ConnectCode>;
+  disconnect(): void;
+  /** Resets the current connection (RST) for `reason`. */
+  reset(reason: VsoaError): void;
+  /** A PINGECHO; false when it could not be sent. */
+  ping(done: (result: PingResult) => void, timeoutMs: number): boolean;
+  /** A NOOP (turbo ping), which wants no answer. */
+  noop(): boolean;
+  emit<K extends keyof RobotEvents>(event: K, ...args: RobotEvents[K]): void;
 }
 
 export type RobotState = 'connecting' | 'connected' | 'waiting' | 'stopped';
@@ -35,88 +39,80 @@ export interface RobotStats {
   lostPings: number;
   /** Round-trip time of the last answered ping, in ms. */
   lastRttMs: number | undefined;
+  /** Why the last connection ended (`code`: ErrorCode), undefined before any has. */
+  lastCloseReason: VsoaError | undefined;
+  /** Datagrams waiting in the outbox (RobotOptions.outbox). */
+  outbox: number;
+  /** Datagrams dropped: the oldest of a full outbox, or one the link refused at the reconnect. */
+  outboxDropped: number;
+  /** Datagrams sent from the outbox after reconnects. */
+  outboxSent: number;
+  /** `retry: true` requests sent again after reconnects. */
+  retried: number;
 }
 
-const MIN_TIMING = 50;
-const MIN_TURBO = 25;
-/** Slack on top of the robot's own timeouts before the watchdog calls it stuck. */
+/** Slack on top of the robot's own schedule before the watchdog calls it stuck. */
 const HEALTH_MARGIN_MS = 1000;
 
-function timing(value: unknown, name: string, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new RangeError(`${name} must be a number of milliseconds ≥ ${min}`);
-  }
-  return value;
-}
-
 /**
- * The robot loop of one Client: connect (trying each server in order, every round starting
+ * The robot loop of one client: connect (trying each server in order, every round starting
  * again from the first), keep the link alive with pings, reset it when pings are lost, and
- * reconnect after a delay. Names are resolved again on every attempt (Client.connect does).
+ * reconnect after a delay. Names are resolved again on every attempt (the client's connect
+ * does). It also holds robot mode's opt-ins: the outbox and the retry list.
+ *
+ * Health: every step of the schedule (an attempt, a ping sent or settled, a wait) moves the
+ * deadline by what the next step may take; the robot is unhealthy only when a deadline passes,
+ * that is when it stopped following its own schedule, never while it detects a dead server.
  */
 export class Robot {
-  private readonly servers: readonly string[];
-  private readonly keepalive: number;
-  private readonly connTimeout: number;
-  private readonly reconnDelay: number;
-  private readonly maxReconnDelay: number;
-  private readonly pingLost: number;
-  private readonly connectOptions: ConnectOptions;
+  readonly outbox: Outbox | undefined;
+  readonly retries = new RetryList();
   private state: RobotState = 'waiting';
   private server: string;
   private counters = { connects: 0, disconnects: 0, attempts: 0, lostPings: 0 };
   private lastRttMs: number | undefined;
+  private lastCloseReason: VsoaError | undefined;
   private consecutiveLost = 0;
   private failedRounds = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
-  private pinging = false;
-  /** Until when the current state may last before the robot counts as stuck. */
+  /** Counts connections, so that a ping of an earlier one is never taken for the current one. */
+  private linkNumber = 0;
+  /** Until when the current step may last before the robot counts as stuck. */
   private deadline = 0;
-  private turboMs = 0;
-  private turboMax = 50;
+  private turboMs: number;
+  private turboMax: number;
   private turboSent = 0;
   private turboTimer: NodeJS.Timeout | undefined;
-  private readonly onDisconnect = (): void => this.lost();
 
   constructor(
-    private readonly client: Client,
-    url: string | readonly string[],
-    options: RobotOptions,
+    private readonly host: RobotHost,
+    private readonly settings: RobotSettings,
+    turbo: { turboMs: number; maxCnt: number },
     private readonly log: Logger,
   ) {
-    const servers = typeof url === 'string' ? [url] : [...url];
-    if (servers.length === 0 || servers.some((s) => typeof s !== 'string')) {
-      throw new TypeError('url must be a server url or a non-empty list of them');
-    }
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-    this.servers = servers;
-    this.server = servers[0] as string;
-    this.keepalive = timing(options.keepalive, 'options.keepalive', 3000, MIN_TIMING);
-    this.connTimeout = timing(options.connTimeout, 'options.connTimeout', 10_000, MIN_TIMING);
-    this.reconnDelay = timing(options.reconnDelay, 'options.reconnDelay', 1000, 0);
-    this.maxReconnDelay = timing(options.maxReconnDelay, 'options.maxReconnDelay', 0, 0);
-    const pingLost = options.pingLost ?? 3;
-    if (!Number.isInteger(pingLost) || pingLost < 0)
-      throw new RangeError('options.pingLost must be a whole number ≥ 0');
-    this.pingLost = pingLost;
-    this.connectOptions = { passwd: options.passwd ?? '', timeout: this.connTimeout };
-    if (options.tls !== undefined) this.connectOptions.tls = options.tls;
+    this.server = settings.servers[0] as string;
+    this.outbox = settings.outbox > 0 ? new Outbox(settings.outbox) : undefined;
+    this.turboMs = turbo.turboMs;
+    this.turboMax = turbo.maxCnt;
+  }
+
+  get keepalive(): number {
+    return this.settings.keepalive;
   }
 
   start(): void {
-    this.client.on('disconnect', this.onDisconnect);
     void this.round();
   }
 
   stop(): void {
     this.state = 'stopped';
-    this.client.off('disconnect', this.onDisconnect);
     this.stopPinging();
     this.stopTurbo();
     if (this.waitTimer) clearTimeout(this.waitTimer);
     this.waitTimer = undefined;
+    this.outbox?.clear();
+    this.retries.failAll();
   }
 
   /** A method, not a field read: the state changes across awaits. */
@@ -125,23 +121,27 @@ export class Robot {
   }
 
   stats(): RobotStats {
-    return { state: this.state, server: this.server, ...this.counters, lastRttMs: this.lastRttMs };
+    return {
+      state: this.state,
+      server: this.server,
+      ...this.counters,
+      lastRttMs: this.lastRttMs,
+      lastCloseReason: this.lastCloseReason,
+      outbox: this.outbox?.size ?? 0,
+      outboxDropped: this.outbox?.dropped ?? 0,
+      outboxSent: this.outbox?.sent ?? 0,
+      retried: this.retries.resent,
+    };
   }
 
-  /** true while the robot keeps to its own timeouts; otherwise why it is stuck. */
+  /** true while the robot follows its own schedule; otherwise why it is stuck. */
   health(): true | string {
     if (this.state === 'stopped') return 'robot stopped';
     const late = Date.now() - this.deadline;
-    return late <= 0 ? true : `robot stuck ${this.state} (${late} ms past its own timeouts)`;
+    return late <= 0 ? true : `robot stuck ${this.state} (${late} ms past its own schedule)`;
   }
 
   setTurbo(turboMs: number, maxCnt: number): void {
-    if (turboMs !== 0 && !(Number.isFinite(turboMs) && turboMs >= MIN_TURBO && turboMs <= this.keepalive)) {
-      throw new RangeError(
-        `turboMs must be 0 (off) or from ${MIN_TURBO} to keepalive (${this.keepalive}) ms`,
-      );
-    }
-    if (!Number.isInteger(maxCnt) || maxCnt < 1) throw new RangeError('maxCnt must be a whole number ≥ 1');
     this.turboMs = turboMs;
     this.turboMax = maxCnt;
     if (turboMs === 0) this.stopTurbo();
@@ -153,32 +153,56 @@ export class Robot {
     else if (this.turboMs > 0 && !this.turboTimer && this.state === 'connected') this.startTurbo();
   }
 
+  /** Called by the client once a url is resolved: connTimeout starts now (a lookup may take a while). */
+  resolved(): void {
+    if (this.state === 'connecting') this.progress(this.settings.connTimeout);
+  }
+
+  /** Called by the client when a connection it reported up has ended. */
+  linkLost(reason: VsoaError): void {
+    this.lastCloseReason = reason;
+    if (this.state !== 'connected') return;
+    this.counters.disconnects++;
+    this.stopPinging();
+    this.stopTurbo();
+    this.log.info(
+      { server: this.server, code: reason.code, reason: reason.message },
+      'robot lost the connection',
+    );
+    this.wait();
+  }
+
+  /** The next step must come within `ms` (plus the margin). */
+  private progress(ms: number): void {
+    this.deadline = Date.now() + ms + HEALTH_MARGIN_MS;
+  }
+
   /** One round: each server in order until one answers; then wait and start over. */
   private async round(): Promise<void> {
-    for (const server of this.servers) {
+    for (const server of this.settings.servers) {
       if (this.state === 'stopped') return;
       this.state = 'connecting';
       this.server = server;
       this.counters.attempts++;
-      this.deadline = Date.now() + this.connTimeout + HEALTH_MARGIN_MS;
-      this.client.emit('robot-attempt', server, this.counters.attempts);
+      this.progress(this.settings.connTimeout);
+      this.host.emit('robot-attempt', server, this.counters.attempts);
       let code: ConnectCode;
       try {
-        code = await this.client.connect(server, this.connectOptions);
+        code = await this.host.connect(server, this.settings.connect);
       } catch (error) {
         this.log.warn({ err: error, server }, 'robot connect failed');
         code = ConnectCode.ERROR;
       }
       if (this.isStopped()) {
-        this.client.disconnect();
+        this.host.disconnect();
         return;
       }
-      if (code === ConnectCode.OK && this.client.connected) {
+      if (code === ConnectCode.OK && this.host.connected) {
         this.up();
         return;
       }
       this.log.debug({ server, code }, 'robot connect attempt failed');
-      this.client.emit('robot-connect-failed', server, code);
+      this.host.emit('robot-connect-failed', server, code);
     }
     this.failedRounds++;
     this.wait();
@@ -186,29 +210,20 @@ export class Robot {
 
   private up(): void {
     this.state = 'connected';
+    this.linkNumber++;
     this.counters.connects++;
     this.failedRounds = 0;
     this.consecutiveLost = 0;
-    this.deadline = Date.now() + this.keepalive * (this.pingLost + 2) + HEALTH_MARGIN_MS;
     this.log.info({ server: this.server }, 'robot connected');
-    this.pingTimer = setInterval(() => this.ping(), this.keepalive);
-  }
-
-  private lost(): void {
-    if (this.state !== 'connected') return;
-    this.counters.disconnects++;
-    this.stopPinging();
-    this.stopTurbo();
-    this.log.info({ server: this.server }, 'robot lost the connection');
-    this.wait();
+    this.schedulePing(this.settings.keepalive);
   }
 
   private wait(): void {
     if (this.state === 'stopped') return;
     this.state = 'waiting';
     const delay = this.nextDelay();
-    this.deadline = Date.now() + delay + HEALTH_MARGIN_MS;
-    this.client.emit('robot-waiting', delay);
+    this.progress(delay);
+    this.host.emit('robot-waiting', delay);
     this.waitTimer = setTimeout(() => {
       this.waitTimer = undefined;
       void this.round();
@@ -216,42 +231,61 @@ export class Robot {
   }
 
   private nextDelay(): number {
-    if (this.maxReconnDelay <= this.reconnDelay || this.failedRounds === 0) return this.reconnDelay;
-    const capped = Math.min(this.maxReconnDelay, this.reconnDelay * 2 ** Math.min(this.failedRounds, 30));
+    const { reconnDelay, maxReconnDelay } = this.settings;
+    if (maxReconnDelay <= reconnDelay || this.failedRounds === 0) return reconnDelay;
+    const capped = Math.min(maxReconnDelay, reconnDelay * 2 ** Math.min(this.failedRounds, 30));
     return capped / 2 + Math.random() * (capped / 2);
   }
 
+  /**
+   * Pings run as a chain, not an interval: the next goes `keepalive` after the previous was
+   * sent, and never before it settled. A lost ping settles exactly then, so lost pings come
+   * `keepalive` apart (an interval tick racing the timeout would skip every other one).
+   */
+  private schedulePing(delay: number): void {
+    this.progress(delay + this.settings.keepalive);
+    this.pingTimer = setTimeout(() => this.ping(), delay);
+  }
+
   private ping(): void {
-    if (this.pinging || this.state !== 'connected') return;
-    this.pinging = true;
+    this.pingTimer = undefined;
+    if (this.state !== 'connected') return;
+    const { keepalive, pingLost } = this.settings;
+    const link = this.linkNumber;
+    const sentAt = Date.now();
     const started = process.hrtime.bigint();
-    const sent = this.client.ping((_client, ok) => {
-      this.pinging = false;
-      if (this.state !== 'connected') return;
-      if (ok) {
+    const sent = this.host.ping((result) => {
+      if (this.state !== 'connected' || link !== this.linkNumber || result === 'closed') return;
+      if (result === 'ok') {
         this.lastRttMs = Number(process.hrtime.bigint() - started) / 1e6;
         this.consecutiveLost = 0;
-        this.deadline = Date.now() + this.keepalive * (this.pingLost + 2) + HEALTH_MARGIN_MS;
-        return;
+      } else {
+        this.counters.lostPings++;
+        this.consecutiveLost++;
+        this.host.emit('robot-ping-lost', this.consecutiveLost);
+        if (this.consecutiveLost > pingLost) {
+          this.log.warn(
+            { server: this.server, lost: this.consecutiveLost },
+            'robot: pings lost, resetting the connection',
+          );
+          this.host.reset(
+            new VsoaError(
+              ErrorCode.PING_LOST,
+              `${this.consecutiveLost} pings in a row lost (keepalive ${keepalive} ms)`,
+            ),
+          );
+          return;
+        }
       }
-      this.counters.lostPings++;
-      this.consecutiveLost++;
-      this.client.emit('robot-ping-lost', this.consecutiveLost);
-      if (this.consecutiveLost > this.pingLost) {
-        this.log.warn(
-          { server: this.server, lost: this.consecutiveLost },
-          'robot: pings lost, resetting the connection',
-        );
-        this.client.resetConnection();
-      }
-    }, this.keepalive);
-    if (!sent) this.pinging = false;
+      this.schedulePing(Math.max(0, sentAt + keepalive - Date.now()));
+    }, keepalive);
+    if (sent) this.progress(2 * keepalive);
+    else this.schedulePing(keepalive);
   }
 
   private stopPinging(): void {
-    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.pingTimer) clearTimeout(this.pingTimer);
     this.pingTimer = undefined;
-    this.pinging = false;
   }
 
   private startTurbo(): void {
@@ -259,7 +293,7 @@ export class Robot {
     this.turboTimer = setInterval(() => {
       if (this.turboSent >= this.turboMax) return;
       this.turboSent++;
-      this.client.ping();
+      this.host.noop();
     }, this.turboMs);
   }
 

@@ -4,8 +4,14 @@ import path from 'node:path';
 import type { HashCache } from './hash-cache.js';
 import { hashInto } from './hash-cache.js';
 import { PathRefused, parentForWrite } from './paths.js';
-import type { FilesLogger } from './serve.js';
-import { type FileHost, type FileReplier, type FileRequest, FileStatus, type FileStream } from './types.js';
+import {
+  type FileHost,
+  type FileReplier,
+  type FileRequest,
+  FileStatus,
+  type FileStream,
+  type FilesLogger,
+} from './types.js';
 
 /**
  * The receiving end of SET: the bytes go to a partial file beside the target, are hashed as

@@ -4,14 +4,16 @@ import path from 'node:path';
 import { HashCache } from './hash-cache.js';
 import { existingPath, PathRefused, segmentsOf } from './paths.js';
 import { receiveUpload, type UploadContext } from './serve-upload.js';
-import { type DirEntry, type FileHost, type FileReplier, type FileRequest, FileStatus } from './types.js';
+import {
+  type DirEntry,
+  type FileHost,
+  type FileReplier,
+  type FileRequest,
+  FileStatus,
+  type FilesLogger,
+} from './types.js';
 
-/** Where log lines go: the server's own logger (pino-shaped). */
-export interface FilesLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
+export type { FilesLogger } from './types.js';
 
 export interface ServeFilesOptions {
   /** Accept SET (uploads); default false. */

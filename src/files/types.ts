@@ -56,6 +56,13 @@ export interface FileClient {
   off(event: 'connect', listener: () => void): unknown;
 }
 
+/** Where log lines go: the server's own logger (pino-shaped). */
+export interface FilesLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
 /** What GET answers for a file. */
 export interface FileInfo {
   size: number;

@@ -1,4 +1,5 @@
 /** The position (name lookup) service: server, lookup client, url resolution. */
+export { type AskResult, askServer } from './ask.js';
 export { LookupCache } from './cache.js';
 export { DEFAULT_POS_FILE, POS_ENV, type PosServer, parsePosEnv, parsePosFile } from './config.js';
 export {
@@ -14,9 +15,12 @@ export {
   DEFAULT_CACHE_TTL,
   DEFAULT_LOOKUP_RETRIES,
   DEFAULT_LOOKUP_TIMEOUT,
+  type LookupObserver,
   type LookupOptions,
   type LookupOutcome,
+  type LookupOutcomeKind,
   type LookupResult,
+  type LookupSource,
   lookup,
   lookupOutcome,
   pos,

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { duration, integer } from '../util/check.js';
 import { type Logger, moduleLogger } from '../util/log.js';
-import { askServer } from './ask.js';
+import { safely } from '../util/safely.js';
+import { type AskResult, askServer } from './ask.js';
 import { LookupCache } from './cache.js';
 import { DEFAULT_POS_FILE, POS_ENV, type PosServer, parsePosEnv, parsePosFile } from './config.js';
 import { isDomain, isPort, type QueryDomain } from './entry.js';
@@ -33,6 +35,21 @@ export interface LookupOptions {
   retries?: number;
   /** Use the positive-answer cache; default true. */
   cache?: boolean;
+  /** Asked first, in place of the server set by pos() (e.g. a command line's --server). */
+  server?: PosServer;
+  /** Sees each step of the lookup, in the lookup's own order (e.g. to explain a failure). */
+  observer?: LookupObserver;
+}
+
+/** Where a position server came from, in the lookup's order. */
+export type LookupSource = 'server' | 'pos' | 'env' | 'file';
+
+/** Hooks into one lookup; each is optional, none can change it (a throw is logged). */
+export interface LookupObserver {
+  /** One server was asked and said `result` (a hit or a miss ends the lookup). */
+  asked?(server: PosServer, source: LookupSource, result: AskResult): void;
+  /** A configuration entry was skipped, or the file could not be read or lists no server. */
+  note?(text: string): void;
 }
 
 export interface LookupResult {
@@ -42,10 +59,22 @@ export interface LookupResult {
   security: boolean;
 }
 
-/** A lookup's result and whether any server answered at all (null + false: nobody did). */
+/**
+ * How a lookup ended. `found`: `result` is the answer. `not-found`: a server answered that it
+ * does not know the name. `no-server`: no position server is configured (pos(), options.server,
+ * VSOA_POS_SERVER, the file). `no-answer`: servers are configured but none gave an answer.
+ */
+export type LookupOutcomeKind = 'found' | 'not-found' | 'no-server' | 'no-answer';
+
 export interface LookupOutcome {
+  kind: LookupOutcomeKind;
   result: LookupResult | null;
+  /** Whether some server answered (found or not-found). */
   answered: boolean;
+  /** The server that answered. */
+  server?: PosServer;
+  /** How many servers were asked. */
+  asked: number;
 }
 
 export const DEFAULT_LOOKUP_TIMEOUT = 2000;
@@ -86,7 +115,10 @@ export async function lookup(
   return (await lookupOutcome(name, domain, opts)).result;
 }
 
-/** lookup() that also tells "unknown" from "no server answered" (for error messages). */
+/**
+ * lookup() that also tells "not found" from "no position server configured" from "no server
+ * answered" (see LookupOutcome), for error messages and exit codes.
+ */
 export async function lookupOutcome(
   name: string,
   domain: QueryDomain = -1,
@@ -96,27 +128,29 @@ export async function lookupOutcome(
   if (domain !== -1 && !isDomain(domain)) throw new RangeError(`domain must be -1, 2 or 10, got ${domain}`);
   const query = encodeQuery(name, domain);
   if (query.length > MAX_QUERY_BYTES) throw new RangeError(`name is too long for a position query`);
-  const timeout = opts.timeout ?? DEFAULT_LOOKUP_TIMEOUT;
-  const retries = opts.retries ?? DEFAULT_LOOKUP_RETRIES;
-  if (!Number.isFinite(timeout) || timeout <= 0)
-    throw new RangeError(`timeout must be > 0 ms, got ${timeout}`);
-  if (!Number.isInteger(retries) || retries < 0)
-    throw new RangeError(`retries must be an integer >= 0, got ${retries}`);
+  const timeout = duration(opts.timeout, 'timeout', DEFAULT_LOOKUP_TIMEOUT, 1);
+  const retries = integer(opts.retries, 'retries', DEFAULT_LOOKUP_RETRIES, 0, 100);
+  if (opts.server !== undefined && (isIP(opts.server?.addr) === 0 || !isPort(opts.server?.port))) {
+    throw new TypeError('server must be { addr: an IP address, port: 1-65535 }');
+  }
 
-  const useCache = opts.cache !== false;
+  // The cache is skipped with a server of the caller's or an observer: both want the servers asked.
+  const useCache = opts.cache !== false && opts.server === undefined && opts.observer === undefined;
   const key = `${name.toLowerCase()}\0${domain}`;
   if (useCache) {
     const cached = cache.get(key);
-    if (cached !== undefined) return { result: { ...cached }, answered: true };
+    if (cached !== undefined) return { kind: 'found', result: { ...cached }, answered: true, asked: 0 };
   }
 
   const log = moduleLogger('position');
+  const observer = opts.observer;
   const asked = new Set<string>();
-  for await (const server of positionServers(opts, log)) {
+  for await (const { server, source } of positionServers(opts, log)) {
     const id = `${server.addr}|${server.port}`;
     if (asked.has(id)) continue;
     asked.add(id);
     const got = await askServer(server, query, domain, { timeout, retries }, log);
+    if (observer?.asked) safely(log, 'lookup observer', () => observer.asked?.(server, source, got));
     if (got.kind === 'hit') {
       const result: LookupResult = {
         addr: got.record.addr,
@@ -124,31 +158,52 @@ export async function lookupOutcome(
         security: got.record.security,
       };
       if (useCache) cache.set(key, result);
-      return { result: { ...result }, answered: true };
+      return { kind: 'found', result: { ...result }, answered: true, server, asked: asked.size };
     }
-    if (got.kind === 'miss') return { result: null, answered: true };
+    if (got.kind === 'miss')
+      return { kind: 'not-found', result: null, answered: true, server, asked: asked.size };
     log.debug({ server, name, outcome: got.kind }, 'position server gave no answer; trying the next');
   }
   if (asked.size === 0) log.debug({ name }, 'no position server configured');
-  return { result: null, answered: false };
+  return {
+    kind: asked.size === 0 ? 'no-server' : 'no-answer',
+    result: null,
+    answered: false,
+    asked: asked.size,
+  };
 }
 
 /** The configured servers in order; the file is read only if the earlier ones are used up. */
-async function* positionServers(opts: LookupOptions, log: Logger): AsyncGenerator<PosServer> {
-  if (codeServer !== null) yield codeServer;
+async function* positionServers(
+  opts: LookupOptions,
+  log: Logger,
+): AsyncGenerator<{ server: PosServer; source: LookupSource }> {
+  const note = (text: string, detail: object): void => {
+    log.debug(detail, text);
+    const observer = opts.observer;
+    if (observer?.note) safely(log, 'lookup observer', () => observer.note?.(text));
+  };
+  if (opts.server !== undefined) yield { server: opts.server, source: 'server' };
+  else if (codeServer !== null) yield { server: codeServer, source: 'pos' };
   const env = opts.env ?? process.env;
-  yield* parsePosEnv(env[POS_ENV], (entry, reason) =>
-    log.debug({ entry, reason }, `bad ${POS_ENV} entry skipped`),
+  const fromEnv = parsePosEnv(env[POS_ENV], (entry, reason) =>
+    note(`${POS_ENV} entry '${entry}' skipped: ${reason}`, { entry, reason }),
   );
+  for (const server of fromEnv) yield { server, source: 'env' };
   const file = opts.file ?? DEFAULT_POS_FILE;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    log.debug({ err, file }, 'position file not read');
+    note(`${file} not read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+      err,
+      file,
+    });
     return;
   }
-  yield* parsePosFile(text, (line, reason) =>
-    log.debug({ file, line, reason }, 'bad position file line skipped'),
+  const fromFile = parsePosFile(text, (line, reason) =>
+    note(`${file} line '${line}' skipped: ${reason}`, { file, line, reason }),
   );
+  if (fromFile.length === 0) note(`${file} lists no server`, { file });
+  for (const server of fromFile) yield { server, source: 'file' };
 }

@@ -1,6 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { ConnectCode } from '../protocol/constants.js';
 import { connectError } from '../protocol/errors.js';
+import { DEFAULT_POS_FILE, POS_ENV } from './config.js';
 import type { QueryDomain } from './entry.js';
 import { type LookupOptions, lookupOutcome } from './lookup.js';
 
@@ -91,13 +92,15 @@ export async function resolveServerUrl(url: string, opts: ResolveOptions = {}): 
     return { host: parsed.host, port: parsed.port, path: parsed.path, security: false };
   }
   const name = parsed.host;
-  const { result, answered } = await lookupOutcome(name, opts.domain ?? -1, opts);
+  const { kind, result } = await lookupOutcome(name, opts.domain ?? -1, opts);
   if (result === null) {
     throw connectError(
       ConnectCode.SERVER_NOT_FOUND,
-      answered
+      kind === 'not-found'
         ? `server ${name} not found by the position server`
-        : `server ${name}: no position server answered`,
+        : kind === 'no-server'
+          ? `server ${name}: no position server configured (pos(), ${POS_ENV} or ${DEFAULT_POS_FILE})`
+          : `server ${name}: no position server answered`,
     );
   }
   return {

@@ -52,17 +52,45 @@ function packetAt(buf: Buffer, at: number): Packet {
 }
 
 /**
+ * What all partial packets of the process may reserve ahead of their bytes: 32 MiB. A packet
+ * gets its whole buffer (filled as chunks arrive, while they are hot in cache) once 1/8 of it
+ * has arrived and this budget has room; otherwise it holds just what arrived.
+ */
+export const PARTIAL_RESERVE_BUDGET = 32 * 1024 * 1024;
+let reservedAhead = 0;
+
+/** Bytes reserved ahead right now by every decoder of the process (tests, diagnostics). */
+export function partialReserved(): number {
+  return reservedAhead;
+}
+
+/**
+ * A piece of a partial packet to hold until the rest arrives. A view keeps its whole chunk
+ * alive, so a small tail of a big chunk is copied: what a partial packet retains stays within
+ * 4 × what the peer sent of it.
+ */
+function keep(piece: Buffer): Buffer {
+  return piece.length * 4 < piece.buffer.byteLength ? Buffer.from(piece) : piece;
+}
+
+/**
  * Decodes a TCP/TLS byte stream fed in chunks of any size. A packet lying whole in a chunk
- * is handed over as views into that chunk; only a packet split across chunks is assembled,
- * into one buffer sized once from its header. After a protocol error the decoder is dead.
+ * is handed over as views into that chunk. A packet split across chunks keeps views of the
+ * pieces that arrived and is joined with one copy when its last byte comes: what a partial
+ * packet holds is what the peer actually sent, never the length its header claims (a lying
+ * header reserves 20 bytes, not 256 KiB). After a protocol error the decoder is dead.
  */
 export class StreamDecoder {
-  /** Staging for a header split across chunks (reused). */
-  private readonly header = Buffer.allocUnsafe(HEADER_LENGTH);
+  /** Staging for a header split across chunks (reused; made on first use: most connections never split one). */
+  private header: Buffer | undefined;
   private headerFill = 0;
-  /** The packet being assembled, when one is split across chunks. */
-  private partial: Buffer | undefined;
-  private partialFill = 0;
+  /** The pieces of the packet being assembled (views of received chunks), and its length. */
+  private pieces: Buffer[] = [];
+  private piecesFill = 0;
+  /** The packet's whole buffer, once reserved (see PARTIAL_RESERVE_BUDGET); then `pieces` is empty. */
+  private whole: Buffer | undefined;
+  private partialTotal = 0;
+  private started = 0;
   private error: ProtocolError | undefined;
   private stopped = false;
 
@@ -71,9 +99,24 @@ export class StreamDecoder {
     private readonly limit: number = MAX_PACKET_LENGTH,
   ) {}
 
-  /** Bytes held while waiting for the rest of a packet. */
+  /** Bytes received of the packet not yet complete. */
   get buffered(): number {
-    return this.partial ? this.partialFill : this.headerFill;
+    return this.partialTotal > 0 ? this.piecesFill : this.headerFill;
+  }
+
+  /** Bytes this decoder keeps allocated for the packet not yet complete. */
+  get reserved(): number {
+    return this.whole ? this.whole.length : this.buffered;
+  }
+
+  /** Whether a packet has begun and not yet ended. */
+  get midFrame(): boolean {
+    return this.partialTotal > 0 || this.headerFill > 0;
+  }
+
+  /** Counts packets that began in one chunk and continue in a later one (a stall detector's clock). */
+  get partialsStarted(): number {
+    return this.started;
   }
 
   get failed(): ProtocolError | undefined {
@@ -83,7 +126,7 @@ export class StreamDecoder {
   /** Stops decoding: later input and the rest of the current chunk are ignored. */
   stop(): void {
     this.stopped = true;
-    this.partial = undefined;
+    this.dropPartial();
   }
 
   /** Feeds a chunk; returns the protocol error that killed the stream, if any. */
@@ -92,11 +135,12 @@ export class StreamDecoder {
     let at = 0;
     const end = chunk.length;
     while (at < end && !this.stopped) {
-      if (this.partial) {
+      if (this.partialTotal > 0) {
         at = this.continuePartial(chunk, at);
         continue;
       }
       if (this.headerFill > 0 || end - at < HEADER_LENGTH) {
+        if (this.headerFill === 0) this.started++;
         at = this.continueHeader(chunk, at);
         continue;
       }
@@ -107,8 +151,11 @@ export class StreamDecoder {
         at += total;
         this.onPacket(packet);
       } else {
-        this.partial = Buffer.allocUnsafe(total);
-        this.partialFill = chunk.copy(this.partial, 0, at, end);
+        this.started++;
+        this.partialTotal = total;
+        this.pieces.push(keep(chunk.subarray(at, end)));
+        this.piecesFill = end - at;
+        this.maybeReserve();
         at = end;
       }
     }
@@ -117,41 +164,84 @@ export class StreamDecoder {
 
   private continueHeader(chunk: Buffer, at: number): number {
     const n = Math.min(HEADER_LENGTH - this.headerFill, chunk.length - at);
-    chunk.copy(this.header, this.headerFill, at, at + n);
+    this.header ??= Buffer.allocUnsafe(HEADER_LENGTH);
+    const header = this.header;
+    chunk.copy(header, this.headerFill, at, at + n);
     this.headerFill += n;
     at += n;
     if (this.headerFill < HEADER_LENGTH) return at;
     this.headerFill = 0;
-    const total = frameTotal(this.header, 0, this.limit);
+    const total = frameTotal(header, 0, this.limit);
     if (typeof total !== 'number') {
       this.fail(total);
       return chunk.length;
     }
-    this.partial = Buffer.allocUnsafe(total);
-    this.partialFill = this.header.copy(this.partial, 0, 0, HEADER_LENGTH);
+    // A copy: the staging header is reused for the next split header.
+    this.pieces.push(Buffer.from(header));
+    this.piecesFill = HEADER_LENGTH;
+    this.partialTotal = total;
     if (total === HEADER_LENGTH) this.emitPartial();
     return at;
   }
 
   private continuePartial(chunk: Buffer, at: number): number {
-    const partial = this.partial as Buffer;
-    const n = Math.min(partial.length - this.partialFill, chunk.length - at);
-    chunk.copy(partial, this.partialFill, at, at + n);
-    this.partialFill += n;
-    if (this.partialFill === partial.length) this.emitPartial();
+    const n = Math.min(this.partialTotal - this.piecesFill, chunk.length - at);
+    const whole = this.whole;
+    if (whole) {
+      chunk.copy(whole, this.piecesFill, at, at + n);
+      this.piecesFill += n;
+      if (this.piecesFill === this.partialTotal) this.emitWhole(whole);
+      return at + n;
+    }
+    this.piecesFill += n;
+    if (this.piecesFill === this.partialTotal) {
+      this.pieces.push(chunk.subarray(at, at + n)); // joined at once: a view will do
+      this.emitPartial();
+    } else {
+      this.pieces.push(keep(n === chunk.length ? chunk : chunk.subarray(at, at + n)));
+      this.maybeReserve();
+    }
     return at + n;
   }
 
+  /** Switches to a whole buffer once 1/8 of the packet is here and the shared budget allows. */
+  private maybeReserve(): void {
+    const total = this.partialTotal;
+    if (this.piecesFill * 8 < total || reservedAhead + total > PARTIAL_RESERVE_BUDGET) return;
+    reservedAhead += total;
+    const whole = Buffer.allocUnsafe(total);
+    let fill = 0;
+    for (const piece of this.pieces) fill += piece.copy(whole, fill);
+    this.pieces = [];
+    this.whole = whole;
+  }
+
+  private emitWhole(whole: Buffer): void {
+    this.dropPartial();
+    this.onPacket(packetAt(whole, 0));
+  }
+
   private emitPartial(): void {
-    const packet = packetAt(this.partial as Buffer, 0);
-    this.partial = undefined;
-    this.partialFill = 0;
-    this.onPacket(packet);
+    const whole = Buffer.allocUnsafe(this.partialTotal);
+    let fill = 0;
+    for (const piece of this.pieces) fill += piece.copy(whole, fill);
+    this.dropPartial();
+    this.onPacket(packetAt(whole, 0));
+  }
+
+  private dropPartial(): void {
+    if (this.whole) {
+      reservedAhead -= this.whole.length;
+      this.whole = undefined;
+    }
+    if (this.pieces.length > 0) this.pieces = [];
+    this.piecesFill = 0;
+    this.partialTotal = 0;
   }
 
   private fail(error: ProtocolError): ProtocolError {
     this.error = error;
-    this.partial = undefined;
+    this.dropPartial();
     return error;
   }
 }

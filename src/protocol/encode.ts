@@ -1,5 +1,6 @@
 import {
   FLAGS_MASK,
+  Flag,
   HEADER_LENGTH,
   MAGIC_VERSION,
   MAX_PACKET_LENGTH,
@@ -188,4 +189,23 @@ export function frameLength(frame: readonly Uint8Array[]): number {
 
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/**
+ * A reply frame: the request's type and seqno with the REPLY flag (and TUNNEL with a tunid),
+ * a status, and an optional payload. Every reply either side sends is built here.
+ */
+export function replyFrame(
+  type: number,
+  seqno: number,
+  status = 0,
+  param?: WireParam,
+  data?: Uint8Array,
+  tunid = 0,
+): Buffer[] {
+  return encodeFrame(
+    { type, flags: tunid ? Flag.REPLY | Flag.TUNNEL : Flag.REPLY, status, seqno, tunid },
+    param,
+    data,
+  );
 }

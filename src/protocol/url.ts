@@ -5,7 +5,9 @@
  *   `/a/b`, not `/ab`); `/` matches everything.
  * - Command routing: the exact url, then the longest registered prefix ending in `/`
  *   (a command `/a/` serves `/a` and `/a/b`), `/` last.
- * Both reduce to the same ordered list of keys, longest first.
+ * Both reduce to the same ordered list of keys, longest first. A peer chooses the urls it
+ * sends, so nothing here allocates per prefix of a peer's url: only shallow urls get a key
+ * list (cached, bounded); deeper ones are matched by comparing each candidate in place.
  */
 
 export function isValidUrl(url: unknown): url is string {
@@ -21,7 +23,8 @@ export function assertUrl(url: unknown, name = 'url'): asserts url is string {
 /**
  * The registered keys that can match `url`, most specific first: the url itself, the url
  * with a trailing `/`, then every prefix of it that ends in `/`, down to `/`. A url not
- * starting with `/` (invalid) matches only itself.
+ * starting with `/` (invalid) matches only itself. O(depth) strings: for shallow urls only
+ * (see cachedMatchKeys).
  */
 export function matchKeys(url: string): string[] {
   const keys = [url];
@@ -36,13 +39,30 @@ export function matchKeys(url: string): string[] {
   return keys;
 }
 
+/** Urls longer or deeper than this get no key list: they are matched in place. */
+const MAX_KEYED_LENGTH = 256;
+const MAX_KEYED_DEPTH = 16;
+/** At most this many urls' keys are cached: at most 512 × 18 short strings. */
 const CACHE_LIMIT = 512;
 const keyCache = new Map<string, readonly string[]>();
 
-/** matchKeys with a small cache: a hot publish url computes its keys once. */
-export function cachedMatchKeys(url: string): readonly string[] {
+function isShallow(url: string): boolean {
+  if (url.length > MAX_KEYED_LENGTH) return false;
+  let depth = 0;
+  for (let i = url.indexOf('/'); i >= 0; i = url.indexOf('/', i + 1))
+    if (++depth > MAX_KEYED_DEPTH) return false;
+  return true;
+}
+
+/**
+ * matchKeys with a small bounded cache, for shallow urls: a hot publish url computes its keys
+ * once. Undefined for a long or deep url: match it with subscriptionMatches / routeCommand,
+ * which compare in place.
+ */
+export function cachedMatchKeys(url: string): readonly string[] | undefined {
   let keys = keyCache.get(url);
   if (keys === undefined) {
+    if (!isShallow(url)) return undefined;
     keys = matchKeys(url);
     if (keyCache.size >= CACHE_LIMIT) keyCache.clear();
     keyCache.set(url, keys);
@@ -50,26 +70,75 @@ export function cachedMatchKeys(url: string): readonly string[] {
   return keys;
 }
 
-/** Whether one subscription `sub` receives a publish on `url`. */
-export function subscriptionMatches(sub: string, url: string): boolean {
-  if (sub === url) return true;
-  if (url.charCodeAt(0) !== 0x2f || sub.charCodeAt(sub.length - 1) !== 0x2f) return false;
-  return url.startsWith(sub) || url === sub.slice(0, -1);
+/** @internal How much the key cache holds (tests bound it). */
+export function matchKeyCacheSize(): { urls: number; keys: number; chars: number } {
+  let keys = 0;
+  let chars = 0;
+  for (const [url, list] of keyCache) {
+    keys += list.length;
+    chars += url.length;
+    for (const key of list) chars += key.length;
+  }
+  return { urls: keyCache.size, keys, chars };
 }
 
-/** Whether any of `subs` receives a publish on `url`. */
-export function anySubscriptionMatches(subs: ReadonlySet<string>, url: string): boolean {
+/** Whether one subscription (or prefix command) `sub` covers `url`. No allocation. */
+export function subscriptionMatches(sub: string, url: string): boolean {
+  if (sub === url) return true;
+  const last = sub.length - 1;
+  if (url.charCodeAt(0) !== 0x2f || sub.charCodeAt(last) !== 0x2f) return false;
+  // `/a/` covers `/a` (the url plus a slash), and `/a/...` (a prefix).
+  return url.startsWith(sub) || (url.length === last && sub.startsWith(url));
+}
+
+/**
+ * Whether any of `subs` receives a publish on `url`. `keys` is cachedMatchKeys(url), when the
+ * caller tests many sets against one url.
+ */
+export function anySubscriptionMatches(
+  subs: ReadonlySet<string>,
+  url: string,
+  keys: readonly string[] | undefined = cachedMatchKeys(url),
+): boolean {
   if (subs.size === 0) return false;
-  for (const key of cachedMatchKeys(url)) if (subs.has(key)) return true;
+  if (keys !== undefined) {
+    for (const key of keys) if (subs.has(key)) return true;
+    return false;
+  }
+  if (subs.has(url)) return true;
+  for (const sub of subs) if (subscriptionMatches(sub, url)) return true;
   return false;
 }
 
 /** The handler for `url` by the routing rule, or undefined. */
 export function routeCommand<T>(table: ReadonlyMap<string, T>, url: string): T | undefined {
   if (table.size === 0) return undefined;
-  for (const key of cachedMatchKeys(url)) {
+  const keys = cachedMatchKeys(url);
+  if (keys === undefined) return scanRoute(table, url);
+  for (const key of keys) {
     const handler = table.get(key);
     if (handler !== undefined) return handler;
   }
   return undefined;
+}
+
+/**
+ * Routing a long or deep url: the exact entry, else the most specific prefix entry that covers
+ * it (the url plus `/` first, then the longest). O(table size × key length), no allocation.
+ */
+function scanRoute<T>(table: ReadonlyMap<string, T>, url: string): T | undefined {
+  const exact = table.get(url);
+  if (exact !== undefined) return exact;
+  let best: T | undefined;
+  let bestRank = -1;
+  for (const [key, handler] of table) {
+    if (!subscriptionMatches(key, url)) continue;
+    // The url with a slash added outranks every shorter prefix.
+    const rank = key.length > url.length ? Number.MAX_SAFE_INTEGER : key.length;
+    if (rank > bestRank) {
+      best = handler;
+      bestRank = rank;
+    }
+  }
+  return best;
 }

@@ -1,127 +1,114 @@
 import type { Payload } from '../protocol/index.js';
-import {
-  anySubscriptionMatches,
-  assertUrl,
-  checkPayload,
-  encodeFrame,
-  Flag,
-  Type,
-} from '../protocol/index.js';
-import { normalizeAddress } from '../transport/address.js';
+import { assertUrl, checkPayload } from '../protocol/index.js';
 import type { FrameConnection } from '../transport/frame-connection.js';
 import { type PeerCertificate, peerCertificate } from '../transport/peer-cert.js';
-import type { QuickSocket } from '../transport/quick-socket.js';
-import { setKeepAlive, setPriority } from '../transport/sockopt.js';
-import type { Logger } from '../util/log.js';
-
-/** What a RemoteClient needs from its server. */
-export interface RemoteClientHost {
-  readonly quick: QuickSocket | undefined;
-  priorityChanged(cli: RemoteClient): void;
-}
+import { setKeepAlive } from '../transport/sockopt.js';
+import { duration, integer } from '../util/check.js';
+import type { PeerSession } from './peer.js';
 
 export type SubscribeCallback = (cli: RemoteClient, url: string | string[]) => void;
 
+/** A required integer argument (check.ts rules: TypeError for a wrong type, RangeError out of range). */
 function checkInteger(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value))
-    throw new TypeError(`${name} must be an integer`);
-  if (value < min || value > max) throw new RangeError(`${name} must be within ${min}..${max}, got ${value}`);
-  return value;
+  if (value === undefined) throw new TypeError(`${name} must be an integer, got undefined`);
+  return integer(value, name, 0, min, max);
 }
 
-/** A client connected to a Server (seed: "VSOA Server Remote Client Object"). */
+/** A required whole number of milliseconds, refused past what a Node timer can hold. */
+function checkMs(value: unknown, name: string): number {
+  if (value === undefined) throw new TypeError(`${name} must be a number of milliseconds, got undefined`);
+  return integer(duration(value, name, 0), name, 0);
+}
+
+/**
+ * A client connected to a Server (seed: "VSOA Server Remote Client Object"): the application's
+ * handle. Its state lives in the server's session for this peer; this class checks the
+ * application's arguments and delegates.
+ */
 export class RemoteClient {
-  /** Whether this client receives publishes; true once the handshake passed. */
-  authed = false;
   onsubscribe: SubscribeCallback | undefined;
   onunsubscribe: SubscribeCallback | undefined;
+  readonly #session: PeerSession;
 
-  /** @internal */ handshaked = false;
-  /** @internal Closes the connection unless SERVINFO completes in time; cleared by the handshake. */
-  handshakeTimer: NodeJS.Timeout | undefined;
-  /** @internal */ readonly subscriptions = new Set<string>();
-  /** @internal */ quickPort = 0;
-  /** @internal seqnos whose handler is still running and has not replied. */
-  readonly unanswered = new Set<number>();
+  /** @internal created by the server's session */
+  constructor(session: PeerSession) {
+    this.#session = session;
+  }
 
-  private prio = 0;
-  /** @internal The peer's address (IPv4-mapped IPv6 normalised), where quick packets go. */
-  readonly remoteAddr: string;
-  private readonly remotePort: number;
+  get id(): number {
+    return this.#session.id;
+  }
 
-  constructor(
-    readonly id: number,
-    /** @internal */ readonly conn: FrameConnection,
-    private readonly host: RemoteClientHost,
-    /** @internal */ readonly log: Logger,
-  ) {
-    this.remoteAddr = normalizeAddress(conn.socket.remoteAddress ?? '');
-    this.remotePort = conn.socket.remotePort ?? 0;
+  /** Whether this client receives publishes; true once the handshake passed. The application may change it. */
+  get authed(): boolean {
+    return this.#session.authed;
+  }
+
+  set authed(value: boolean) {
+    this.#session.authed = value === true;
   }
 
   get priority(): number {
-    return this.prio;
+    return this.#session.priority;
   }
 
   /** 0–7. Sends QOSSETUP on every assignment so the client sets its sockets too. */
   set priority(p: number) {
-    this.prio = checkInteger(p, 'priority', 0, 7);
-    this.conn.send(encodeFrame({ type: Type.QOSSETUP, flags: Flag.REPLY, status: p }));
-    setPriority(this.conn.socket, p);
-    this.host.priorityChanged(this);
+    this.#session.setPriority(checkInteger(p, 'priority', 0, 7));
+  }
+
+  /** @internal the peer's framed connection (tests and transport tools) */
+  get conn(): FrameConnection {
+    return this.#session.conn;
   }
 
   isClosed(): boolean {
-    return this.conn.isClosed;
+    return this.#session.conn.isClosed;
   }
 
   /** Ends the connection after queued frames are flushed. */
   close(): void {
-    this.conn.end();
+    this.#session.conn.end();
   }
 
   address(): { addr: string; port: number } {
-    return { addr: this.remoteAddr, port: this.remotePort };
+    return { addr: this.#session.remoteAddr, port: this.#session.remotePort };
   }
 
   isSubscribed(url: string): boolean {
     assertUrl(url);
-    return anySubscriptionMatches(this.subscriptions, url);
+    return this.#session.isSubscribed(url);
   }
 
-  /** Answers an RPC; may be called later, from any async code. False when closed. */
+  /**
+   * Answers an RPC; may be called later, from any async code. False when closed.
+   * Ownership: payload buffers over 4 KiB (param over 2 KiB) are sent by reference, as with socket.write: do not modify them after the call (README, Payload ownership).
+   */
   reply(seqno: number, payload?: Payload | null, status = 0, tunid = 0): boolean {
     checkInteger(seqno, 'seqno', 0, 0xffffffff);
     checkInteger(status, 'status', 0, 255);
     checkInteger(tunid, 'tunid', 0, 65535);
     const { param, data } = checkPayload(payload);
-    const frame = encodeFrame(
-      { type: Type.RPC, flags: tunid ? Flag.REPLY | Flag.TUNNEL : Flag.REPLY, status, seqno, tunid },
-      param,
-      data,
-    );
-    this.unanswered.delete(seqno);
-    return this.conn.send(frame);
+    return this.#session.reply(seqno, status, tunid, param, data);
   }
 
-  /** Sends a DATAGRAM to this client; quick goes by UDP and needs the client's quick port. */
+  /**
+   * Sends a DATAGRAM to this client; quick goes by UDP and needs the client's quick port.
+   * Ownership: payload buffers over 4 KiB (param over 2 KiB) are sent by reference, as with socket.write: do not modify them after the call (README, Payload ownership).
+   */
   datagram(url: string, payload?: Payload | null, quick = false): boolean {
     assertUrl(url);
     const { param, data } = checkPayload(payload);
-    if (!quick) return this.conn.send(encodeFrame({ type: Type.DATAGRAM, url }, param, data));
-    const socket = this.host.quick;
-    if (!socket || this.quickPort === 0 || this.conn.isClosed) return false;
-    return socket.send({ type: Type.DATAGRAM, url }, param, data, this.quickPort, this.remoteAddr);
+    return this.#session.datagram(url, param, data, quick);
   }
 
-  /** TCP keepalive: a peer silent for about 3 × idle is dropped. */
+  /** TCP keepalive: a peer silent for about 4 × idle is dropped (idle, then 3 probes idle apart). */
   keepalive(idleMs: number): void {
-    checkInteger(idleMs, 'idleMs', 0, 0x7fffffff);
-    setKeepAlive(this.conn.socket, idleMs);
+    setKeepAlive(this.#session.conn.socket, checkMs(idleMs, 'idleMs'));
   }
 
   sendTimeout(ms: number): void {
-    this.conn.setSendTimeout(checkInteger(ms, 'ms', 0, 0x7fffffff));
+    this.#session.conn.setSendTimeout(checkMs(ms, 'ms'));
   }
 
   /** The client's TLS certificate (DER bytes with `binary`), or null without TLS or certificate. */
@@ -129,11 +116,6 @@ export class RemoteClient {
   getPeerCert(binary?: false): PeerCertificate | null;
   getPeerCert(binary: boolean): PeerCertificate | Buffer | null;
   getPeerCert(binary = false): PeerCertificate | Buffer | null {
-    return peerCertificate(this.conn.socket, binary);
-  }
-
-  /** @internal Whether a quick datagram from `addr:port` may come from this client. */
-  ownsQuickSender(addr: string, port: number): boolean {
-    return normalizeAddress(addr) === this.remoteAddr && (this.quickPort === 0 || port === this.quickPort);
+    return peerCertificate(this.#session.conn.socket, binary);
   }
 }

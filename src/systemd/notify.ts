@@ -1,4 +1,4 @@
-import { loadNative } from '../transport/native.js';
+import { loadNative } from '../native/addon.js';
 import { moduleLogger } from '../util/log.js';
 
 /*

@@ -2,12 +2,38 @@ import type { Socket } from 'node:net';
 import type { Packet } from '../protocol/index.js';
 import { ErrorCode, MAX_PACKET_LENGTH, StreamDecoder, VsoaError } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
+import { StallTimer } from './stall-timer.js';
 
 /** Corked bytes past which a tick's frames are handed to the kernel at once (one big packet). */
 const FLUSH_EARLY_BYTES = 256 * 1024;
 
 /** How long a graceful end() waits for the peer to close before destroying the socket. */
 const END_GRACE_MS = 1000;
+
+/**
+ * How long one frame may take from its first byte to its last: 30 s, so a 256 KiB frame needs
+ * a link of at least ~70 kbit/s. A peer that stops mid-frame (slowloris) is cut off after it.
+ */
+export const DEFAULT_FRAME_TIMEOUT = 30_000;
+
+/**
+ * Connections corked this tick, uncorked by one tick callback for all of them (a fan-out to
+ * 100 subscribers queued 100 callbacks per tick before).
+ */
+let corkedNow: FrameConnection[] = [];
+let spare: FrameConnection[] = [];
+
+function uncorkAll(): void {
+  const list = corkedNow;
+  corkedNow = spare;
+  for (const conn of list) conn.uncorkTick();
+  list.length = 0;
+  spare = list;
+}
+
+function flushAtTickEnd(conn: FrameConnection): void {
+  if (corkedNow.push(conn) === 1) process.nextTick(uncorkAll);
+}
 
 export interface FrameConnectionOptions {
   /** A queued write that makes no progress for this long cuts the peer off; 0 disables. */
@@ -20,6 +46,11 @@ export interface FrameConnectionOptions {
    * let the caller see `false`, keeping the connection.
    */
   whenFull?: 'close' | 'refuse';
+  /**
+   * A received frame still incomplete this long after its first byte closes the link
+   * (FRAME_TIMEOUT; detected within 1–2 × the value); 0 disables. Default DEFAULT_FRAME_TIMEOUT.
+   */
+  frameTimeout?: number;
   log: Logger;
 }
 
@@ -34,11 +65,20 @@ export interface FrameConnectionOptions {
  */
 export class FrameConnection {
   private readonly decoder: StreamDecoder;
-  private sendTimer: NodeJS.Timeout | undefined;
+  /** Made when first needed: an idle connection (most of a server's) never has a write wait. */
+  private stallTimer: StallTimer | undefined;
+  /**
+   * The frame watch: armed while a received frame is incomplete. When it fires and the same
+   * frame is still incomplete, that frame stalled for at least `frameTimeout`; a frame that
+   * completed meanwhile re-arms it for the next one. A stall is cut off within 1–2 × the timeout.
+   */
+  private frameTimer: NodeJS.Timeout | undefined;
+  private readonly frameTimeout: number;
+  private frameWatched = 0;
+  private readonly onFrameCheck = (): void => this.checkFrame();
   private ended = false;
   private endTimer: NodeJS.Timeout | undefined;
   private readonly onFlushed = (): void => this.flushed();
-  private readonly flushTick = (): void => this.uncorkTick();
   /** Corked until the end of this tick; `corkedBytes` were written since the last uncork. */
   private corked = false;
   private corkedBytes = 0;
@@ -62,9 +102,12 @@ export class FrameConnection {
         log.error({ err: error }, 'packet handler threw');
       }
     }, MAX_PACKET_LENGTH);
+    this.frameTimeout = options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       const error = this.decoder.push(chunk);
+      // A frame left incomplete starts the frame watch (one timer per period, not per frame).
+      if (this.frameTimer === undefined && this.decoder.midFrame) this.watchFrame();
       if (error) {
         log.warn({ code: error.code, peer: socket.remoteAddress }, `closing connection: ${error.message}`);
         this.destroy(
@@ -95,6 +138,11 @@ export class FrameConnection {
     return this.ended;
   }
 
+  /** Bytes held of a received frame not yet complete (what the peer sent of it, not what it claims). */
+  get receiveBuffered(): number {
+    return this.decoder.buffered;
+  }
+
   /** Bytes the kernel did not take, waiting in user space (this tick's corked frames aside). */
   get queuedBytes(): number {
     return this.socket.writableLength - this.corkedBytes;
@@ -102,6 +150,7 @@ export class FrameConnection {
 
   setSendTimeout(ms: number): void {
     this.options.sendTimeout = ms;
+    this.stallTimer?.setTimeout(ms);
   }
 
   /** Writes one encoded frame; false if the connection is closed or was just cut off as too slow. */
@@ -118,14 +167,24 @@ export class FrameConnection {
       this.destroy(new VsoaError(ErrorCode.SEND_QUEUE_FULL, 'peer too slow: send queue full'));
       return false;
     }
+    const last = frame.length - 1;
+    if (!this.corked && length >= FLUSH_EARLY_BYTES) {
+      // A frame that would flush at once anyway (a 256 KiB publish): one writev now, without
+      // corking for the tick (no re-cork, no tick callback per subscriber).
+      this.socket.cork();
+      for (let i = 0; i < last; i++) this.socket.write(frame[i] as Buffer);
+      this.socket.write(frame[last] as Buffer, this.onFlushed);
+      this.socket.uncork();
+      if (this.socket.writableLength > 0) this.sendTimer.arm();
+      return true;
+    }
     // Every frame of this tick leaves in one writev: a syscall per frame was the cost that
     // dominated pipelined RPC and fan-out. Big bursts flush early so the kernel takes them.
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(this.flushTick);
+      flushAtTickEnd(this);
     }
-    const last = frame.length - 1;
     for (let i = 0; i < last; i++) this.socket.write(frame[i] as Buffer);
     this.socket.write(frame[last] as Buffer, this.onFlushed);
     this.corkedBytes += length;
@@ -133,13 +192,16 @@ export class FrameConnection {
     return true;
   }
 
-  /** End of the tick: everything corked goes out; what the kernel did not take starts the send timer. */
-  private uncorkTick(): void {
+  /**
+   * End of the tick: everything corked goes out; what the kernel did not take starts the send timer.
+   * @internal called by flushAtTickEnd
+   */
+  uncorkTick(): void {
     if (!this.corked) return;
     this.corked = false;
     this.corkedBytes = 0;
     this.socket.uncork();
-    if (this.socket.writableLength > 0) this.armSendTimer();
+    if (this.socket.writableLength > 0) this.sendTimer.arm();
   }
 
   /** Hands what this tick corked to the kernel now, and corks again. */
@@ -175,33 +237,47 @@ export class FrameConnection {
     this.closed(reason ?? new VsoaError(ErrorCode.LOCAL_CLOSE, 'connection closed locally'));
   }
 
-  private armSendTimer(): void {
-    const timeout = this.options.sendTimeout;
-    if (timeout <= 0) return;
-    if (this.sendTimer) {
+  private get sendTimer(): StallTimer {
+    this.stallTimer ??= new StallTimer(
+      this.options.sendTimeout,
+      () => this.socket.writableLength > 0,
+      (timeout) => {
+        this.options.log.warn(
+          { peer: this.socket.remoteAddress, queued: this.socket.writableLength, timeout },
+          'peer too slow: send timeout, closing',
+        );
+        this.destroy(
+          new VsoaError(ErrorCode.SEND_TIMEOUT, `peer too slow: no write completed within ${timeout} ms`),
+        );
+      },
+    );
+    return this.stallTimer;
+  }
+
+  private watchFrame(): void {
+    if (this.frameTimeout <= 0 || this.ended) return;
+    this.frameWatched = this.decoder.partialsStarted;
+    this.frameTimer = setTimeout(this.onFrameCheck, this.frameTimeout);
+    this.frameTimer.unref();
+  }
+
+  private checkFrame(): void {
+    this.frameTimer = undefined;
+    if (this.ended || !this.decoder.midFrame) return;
+    if (this.decoder.partialsStarted !== this.frameWatched) {
+      this.watchFrame(); // another frame since: watch that one
       return;
     }
-    this.sendTimer = setTimeout(() => {
-      this.sendTimer = undefined;
-      if (this.socket.writableLength === 0) return;
-      this.options.log.warn(
-        { peer: this.socket.remoteAddress, queued: this.socket.writableLength, timeout },
-        'peer too slow: send timeout, closing',
-      );
-      this.destroy(
-        new VsoaError(ErrorCode.SEND_TIMEOUT, `peer too slow: no write completed within ${timeout} ms`),
-      );
-    }, timeout);
+    const timeout = this.frameTimeout;
+    this.options.log.warn(
+      { peer: this.socket.remoteAddress, buffered: this.decoder.buffered, timeout },
+      'frame stalled, closing',
+    );
+    this.destroy(new VsoaError(ErrorCode.FRAME_TIMEOUT, `a frame stayed incomplete for over ${timeout} ms`));
   }
 
   private flushed(): void {
-    if (!this.sendTimer) return;
-    if (this.socket.writableLength === 0) {
-      clearTimeout(this.sendTimer);
-      this.sendTimer = undefined;
-    } else {
-      this.sendTimer.refresh();
-    }
+    this.stallTimer?.progress();
   }
 
   private closed(reason: VsoaError): void {
@@ -209,9 +285,10 @@ export class FrameConnection {
     this.ended = true;
     this.closeReason = reason;
     this.decoder.stop();
-    if (this.sendTimer) clearTimeout(this.sendTimer);
+    this.stallTimer?.stop();
+    if (this.frameTimer) clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
     if (this.endTimer) clearTimeout(this.endTimer);
-    this.sendTimer = undefined;
     this.endTimer = undefined;
     this.onClose(reason);
   }

@@ -1,10 +1,67 @@
 import dgram from 'node:dgram';
 import type { FrameHead, Packet, WireParam } from '../protocol/index.js';
 import { decodeDatagram, encodeFrameInto, MAX_QPACKET_LENGTH } from '../protocol/index.js';
+import { integer } from '../util/check.js';
 import type { Logger } from '../util/log.js';
+import { moduleLogger } from '../util/log.js';
 import { syncIpLookup } from './address.js';
 
 export type QuickPacketHandler = (packet: Packet, from: dgram.RemoteInfo) => void;
+
+/**
+ * The receive buffer a quick socket asks the kernel for (SO_RCVBUF), in bytes: 4 MiB, room for
+ * about 60 packets of the largest size (65,507 B). The kernel default (~208 KiB on Linux) holds
+ * three, so a burst of large quick packets is lost while the receiver is descheduled. The
+ * kernel caps the request at `net.core.rmem_max` (logged once per process); raise that sysctl
+ * to get more. 0 keeps the kernel default.
+ */
+export const DEFAULT_QUICK_RECV_BUFFER_SIZE = 4 * 1024 * 1024;
+
+/** Largest request accepted: 1 GiB (the kernel caps far below it anyway). */
+const MAX_QUICK_RECV_BUFFER_SIZE = 1024 * 1024 * 1024;
+
+export interface QuickSocketOptions {
+  /** SO_RCVBUF to request, bytes (default DEFAULT_QUICK_RECV_BUFFER_SIZE; 0: kernel default). */
+  recvBufferSize?: number;
+}
+
+/** What each socket asked for, so the granted size can be compared once it is bound. */
+const requested = new WeakMap<dgram.Socket, number>();
+let cappedLogged = false;
+
+/** Validates a `recvBufferSize` option (named for the error) and applies the default. */
+export function quickRecvBufferSize(value: unknown, name = 'recvBufferSize'): number {
+  return integer(value, name, DEFAULT_QUICK_RECV_BUFFER_SIZE, 0, MAX_QUICK_RECV_BUFFER_SIZE);
+}
+
+/**
+ * The receive buffer the kernel granted a bound socket (what getsockopt(SO_RCVBUF) reports:
+ * Linux reports twice the usable size it reserved for bookkeeping), or undefined before bind.
+ */
+export function grantedRecvBufferSize(socket: dgram.Socket): number | undefined {
+  try {
+    return socket.getRecvBufferSize();
+  } catch {
+    return undefined; // not bound yet, or closed
+  }
+}
+
+/** Linux doubles SO_RCVBUF on set and reports the doubled figure; other kernels report it as set. */
+function isCapped(granted: number, asked: number): boolean {
+  return granted < (process.platform === 'linux' ? 2 * asked : asked);
+}
+
+function checkGranted(socket: dgram.Socket): void {
+  const asked = requested.get(socket);
+  if (asked === undefined || asked === 0 || cappedLogged) return;
+  const granted = grantedRecvBufferSize(socket);
+  if (granted === undefined || !isCapped(granted, asked)) return;
+  cappedLogged = true;
+  moduleLogger('quick').warn(
+    { requested: asked, granted },
+    'quick receive buffer capped by the kernel (raise net.core.rmem_max for more)',
+  );
+}
 
 /**
  * The quick (UDP) channel: one datagram per packet, encoded into one reusable frame buffer.
@@ -36,12 +93,34 @@ export class QuickSocket {
     socket.on('error', (error) => log.debug({ err: error }, 'quick socket error'));
   }
 
-  static create(type: 'udp4' | 'udp6'): dgram.Socket {
-    return dgram.createSocket({ type, lookup: syncIpLookup as never });
+  /**
+   * A UDP socket for the quick channel. Node applies `recvBufferSize` when the socket binds
+   * (explicitly, or implicitly on its first send); the granted size is checked then.
+   */
+  static create(type: 'udp4' | 'udp6', options: QuickSocketOptions = {}): dgram.Socket {
+    const size = quickRecvBufferSize(options.recvBufferSize, 'options.recvBufferSize');
+    const socket = dgram.createSocket({
+      type,
+      lookup: syncIpLookup as never,
+      ...(size > 0 ? { recvBufferSize: size } : {}),
+    });
+    requested.set(socket, size);
+    socket.once('listening', () => checkGranted(socket));
+    return socket;
   }
 
   get port(): number {
     return this.socket.address().port;
+  }
+
+  /** The receive buffer the kernel granted (see grantedRecvBufferSize), undefined before bind. */
+  get recvBufferSize(): number | undefined {
+    return grantedRecvBufferSize(this.socket);
+  }
+
+  /** The receive buffer this socket asked for (0: the kernel default). */
+  get requestedRecvBufferSize(): number {
+    return requested.get(this.socket) ?? 0;
   }
 
   /** Encodes one frame into the reusable buffer; throws RangeError past the quick limit. */

@@ -1,7 +1,7 @@
 import type { Socket as DgramSocket } from 'node:dgram';
 import { Socket as NetSocket } from 'node:net';
+import { DEGRADED_FEATURES, loadNative, type NativeAddon, nativeLoadInfo } from '../native/addon.js';
 import { moduleLogger } from '../util/log.js';
-import { DEGRADED_FEATURES, loadNative, type NativeAddon, nativeLoadInfo } from './native.js';
 
 /*
  * Socket options Node.js has no API for, through the native addon (see native.ts). Every setter

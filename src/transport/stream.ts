@@ -1,10 +1,27 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import { ErrorCode, VsoaError } from '../protocol/errors.js';
 import type { Logger } from '../util/log.js';
 import { setKeepAlive } from './sockopt.js';
+import { StallTimer } from './stall-timer.js';
 
 /** Buffering per direction before backpressure applies (Duplex side; the socket has its own). */
 const HIGH_WATER_MARK = 64 * 1024;
+
+/** Largest piece of a write handed to the socket at once (see pump). */
+const WRITE_SLICE = 256 * 1024;
+
+/**
+ * The bound of a stream's write queue for `send()`: once this many bytes wait (in the stream
+ * and in its socket), `send()` queues nothing and returns 0 until the queue drains.
+ */
+export const STREAM_MAX_QUEUED_BYTES = 1024 * 1024;
+
+/**
+ * A stream whose queued writes make no progress for this long is destroyed (a peer that
+ * stopped reading). The seed blocks forever; a board cannot afford a stalled peer's memory.
+ */
+export const DEFAULT_STREAM_SEND_TIMEOUT = 30_000;
 
 function checkMs(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
@@ -39,16 +56,25 @@ export abstract class VsoaStream extends Duplex {
   private readEnded = false;
   private reported = false;
   private keepaliveMs: number | undefined;
-  private sendTimeoutMs = 0;
-  private sendTimer: NodeJS.Timeout | undefined;
+  private readonly sendTimer: StallTimer;
+  /** ondata delivery paused because our own writes backed up (an echo must not outrun its peer). */
+  private pausedForWrites = false;
   /** A write waiting for the peer to connect, or for the socket to drain. */
   private waitingWrite: { chunks: Buffer[]; callback: (error?: Error | null) => void } | undefined;
-  private drainCallback: ((error?: Error | null) => void) | undefined;
+  /** The write being handed to the socket (sliced), waiting for 'drain' when the socket is full. */
+  private writing:
+    | { chunks: Buffer[]; index: number; offset: number; callback: (error?: Error | null) => void }
+    | undefined;
   private waitingFinal: ((error?: Error | null) => void) | undefined;
 
   protected constructor(log: Logger) {
     super({ allowHalfOpen: false, highWaterMark: HIGH_WATER_MARK });
     this.log = log;
+    this.sendTimer = new StallTimer(
+      DEFAULT_STREAM_SEND_TIMEOUT,
+      () => this.writing !== undefined,
+      (ms) => this.destroy(new VsoaError(ErrorCode.SEND_TIMEOUT, `stream send timeout (${ms} ms)`)),
+    );
     // A stream error (peer reset, timeout) is the peer's doing: log it, never crash the process.
     this.on('error', (error: Error) => this.log.debug({ err: error }, 'stream error'));
     this.once('end', () => {
@@ -83,19 +109,34 @@ export abstract class VsoaStream extends Duplex {
   }
 
   /**
-   * Writes all of `data` (queued while the peer is not yet connected or the network is
-   * slower) and returns its length; 0 when the stream is closed. Use `write()` and 'drain'
-   * to follow backpressure. The bytes must not be changed afterwards.
+   * Queues all of `data` (while the peer is not yet connected, or the network is slower) and
+   * returns its length. Returns 0 and queues nothing when the stream is closed or when its
+   * write queue already holds STREAM_MAX_QUEUED_BYTES: that is backpressure, send again after
+   * 'drain' (`writableNeedDrain` says the queue is past its high-water mark). While its own
+   * writes wait for the socket, `ondata` is paused, so an echo never outruns its peer.
+   * Ownership: the bytes are sent by reference; do not modify `data` until 'drain' (or the
+   * write callback of `write()`), as with Node's `socket.write`.
    */
   send(data: Uint8Array | string): number {
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
       throw new TypeError('data must be a Uint8Array, Buffer or string');
     }
     if (this.destroyed || this.writableEnded) return 0;
+    if (this.queuedBytes >= STREAM_MAX_QUEUED_BYTES) return 0;
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     if (bytes.length === 0) return 0;
     this.write(bytes);
     return bytes.length;
+  }
+
+  /** Bytes written and not yet taken by the kernel (in this stream and in its socket). */
+  get queuedBytes(): number {
+    return this.writableLength + (this.socket?.writableLength ?? 0);
+  }
+
+  /** The send timeout in ms (0: none). */
+  get sendTimeoutMs(): number {
+    return this.sendTimer.timeout;
   }
 
   /** Graceful close: pending writes go out, then the connection ends (the peer's side too). */
@@ -109,14 +150,12 @@ export abstract class VsoaStream extends Duplex {
     if (this.socket && !this.socket.destroyed) setKeepAlive(this.socket, this.keepaliveMs);
   }
 
-  /** A write that cannot go out within `ms` destroys the stream; 0 (default) waits forever. */
+  /**
+   * Queued writes that make no progress for `ms` destroy the stream (SEND_TIMEOUT); 0 waits
+   * forever. Default DEFAULT_STREAM_SEND_TIMEOUT (30 s).
+   */
   sendTimeout(ms: number): void {
-    this.sendTimeoutMs = checkMs(ms, 'ms');
-    if (this.sendTimer) {
-      clearTimeout(this.sendTimer);
-      this.sendTimer = undefined;
-      this.armSendTimer();
-    }
+    this.sendTimer.setTimeout(checkMs(ms, 'ms'));
   }
 
   /** Subclasses hand over the connected (and, under TLS, handshaken) peer socket. */
@@ -186,11 +225,10 @@ export abstract class VsoaStream extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.sendTimer) clearTimeout(this.sendTimer);
-    this.sendTimer = undefined;
-    const pending = [this.waitingWrite?.callback, this.drainCallback, this.waitingFinal];
+    this.sendTimer.stop();
+    const pending = [this.waitingWrite?.callback, this.writing?.callback, this.waitingFinal];
     this.waitingWrite = undefined;
-    this.drainCallback = undefined;
+    this.writing = undefined;
     this.waitingFinal = undefined;
     // After a clean end both ways the socket closes by itself, its data flushed by the kernel.
     if (this.socket && !(this.gotEnd && this.sentEnd)) this.socket.destroy();
@@ -232,39 +270,59 @@ export abstract class VsoaStream extends Duplex {
       callback(new Error('stream closed'));
       return;
     }
+    this.writing = { chunks, index: 0, offset: 0, callback };
+    this.pump(socket);
+  }
+
+  /**
+   * Hands the current write to the socket, a slice at a time: a big chunk given whole would
+   * drain only once all of it is out, so a slow but moving link would look stalled.
+   */
+  private pump(socket: Socket): void {
+    const w = this.writing;
+    if (!w) return;
     let room = true;
-    if (chunks.length === 1) {
-      room = socket.write(chunks[0] as Buffer);
-    } else {
-      socket.cork();
-      for (const chunk of chunks) room = socket.write(chunk);
-      socket.uncork();
+    socket.cork();
+    while (room && w.index < w.chunks.length) {
+      const chunk = w.chunks[w.index] as Buffer;
+      const end = Math.min(chunk.length, w.offset + WRITE_SLICE);
+      room = socket.write(w.offset === 0 && end === chunk.length ? chunk : chunk.subarray(w.offset, end));
+      if (end === chunk.length) {
+        w.index++;
+        w.offset = 0;
+      } else {
+        w.offset = end;
+      }
     }
+    socket.uncork();
     if (room) {
-      callback();
+      this.writing = undefined;
+      w.callback();
       return;
     }
-    this.drainCallback = callback;
-    this.armSendTimer();
+    this.sendTimer.arm();
+    // Our writes back up: stop delivering ondata until they drain (the reader then fills its
+    // buffer and the socket pauses, so the peer feels the backpressure too).
+    if (this.dataCallback && this.readableFlowing) {
+      this.pausedForWrites = true;
+      this.pause();
+    }
   }
 
   private drained(): void {
-    if (this.sendTimer) clearTimeout(this.sendTimer);
-    this.sendTimer = undefined;
-    const callback = this.drainCallback;
-    this.drainCallback = undefined;
-    callback?.();
-  }
-
-  private armSendTimer(): void {
-    if (this.sendTimeoutMs <= 0 || this.sendTimer || !this.drainCallback) return;
-    this.sendTimer = setTimeout(() => {
-      this.sendTimer = undefined;
-      if (!this.drainCallback) return;
-      const error = Object.assign(new Error(`stream send timeout (${this.sendTimeoutMs} ms)`), {
-        code: 'ETIMEDOUT',
-      });
-      this.destroy(error);
-    }, this.sendTimeoutMs);
+    this.sendTimer.stop(); // progress: the next wait, if any, gets a fresh timeout
+    const w = this.writing;
+    if (w && this.socket) {
+      if (w.index < w.chunks.length) {
+        this.pump(this.socket);
+      } else {
+        this.writing = undefined;
+        w.callback();
+      }
+    }
+    if (this.pausedForWrites && !this.writing) {
+      this.pausedForWrites = false;
+      if (!this.destroyed) this.resume();
+    }
   }
 }

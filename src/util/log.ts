@@ -23,8 +23,13 @@ const SILENT: Logger = { debug: noop, info: noop, warn: noop, error: noop, child
  * The library logs through one logger, silent by default: a library must not write to a host
  * application's stdout. `VSOA_LOG_LEVEL` turns pino on; `setLogger` installs any pino-compatible
  * logger (the CLI's: JSON lines for journald, pretty on a terminal).
+ *
+ * The logger lives on globalThis under a registered symbol, not in a module variable: a bundle
+ * that carries its own copy of this module (the CommonJS subpath builds, an application's
+ * bundler) still shares one logger, so `setLogger()` reaches the gateway, bridge and recorder too.
  */
-let root: Logger | undefined;
+const ROOT = Symbol.for('vsoa-edge.logger');
+const shared = globalThis as { [ROOT]?: Logger };
 
 function fromEnvironment(): Logger {
   const level = process.env.VSOA_LOG_LEVEL;
@@ -38,12 +43,12 @@ function fromEnvironment(): Logger {
 }
 
 export function getLogger(): Logger {
-  root ??= fromEnvironment();
-  return root;
+  shared[ROOT] ??= fromEnvironment();
+  return shared[ROOT];
 }
 
 export function setLogger(logger: Logger): void {
-  root = logger;
+  shared[ROOT] = logger;
 }
 
 /** A child logger for one module, bound at call time (call it when an object is created). */

@@ -4,7 +4,7 @@ import { LatencyHistogram, type LatencySummary } from '../../src/cli/bench/histo
 import type { BenchReport } from '../../src/cli/bench/report.js';
 import { decodeStamp, encodeStamp, MAX_QUICK_SIZE, MAX_RPC_SIZE } from '../../src/cli/bench/wire.js';
 import { firstLine, spawnVsoa, vsoa } from '../helpers/cli.js';
-import { startServer } from '../helpers/net.js';
+import { startServer, until } from '../helpers/net.js';
 import { startOfficialServer } from '../interop/official.js';
 
 async function benchJson(...args: string[]): Promise<BenchReport> {
@@ -221,6 +221,48 @@ describe('vsoa bench', () => {
     expectRpc(report, [0, 1024], 100);
     expect(report.rpc.map((r) => r.pipelined.inflight)).toEqual([8, 8]);
     expectQuick(report, [0, 1024], 100, false);
+  });
+
+  it("'vsoa bench serve --contend 2' runs two busy loops while it serves, and ends them with itself", async () => {
+    const child = spawnVsoa(
+      'bench',
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--contend',
+      '2',
+      '--json',
+    );
+    const line = JSON.parse(await firstLine(child)) as {
+      listening: { port: number };
+      contend: number;
+      contendPids: number[];
+    };
+    expect(line.contend).toBe(2);
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(line.contendPids.every(alive)).toBe(true);
+    const report = await benchJson(
+      `vsoa://127.0.0.1:${line.listening.port}`,
+      '--scenario',
+      'rpc',
+      '--count',
+      '50',
+      '--sizes',
+      '0',
+    );
+    expect(report.rpc[0]?.sequential.calls).toBe(50);
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    await until(() => !line.contendPids.some(alive), 10_000, 'the busy loops to end');
   });
 
   it('rejects bad arguments with one line and exit 2, and explains a missing server with exit 1', async () => {

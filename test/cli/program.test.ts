@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/errors.js';
 import { cliLogger } from '../../src/cli/logging.js';
 import { run } from '../../src/cli/program.js';
-import { packageInfo, targetArch, versionLine } from '../../src/cli/version.js';
+import { packageInfo, targetArch, versionLine, versionText } from '../../src/cli/version.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   name: string;
@@ -57,7 +57,9 @@ describe('version', () => {
 
   it('--version prints it and exits 0', async () => {
     const r = await cli(['--version']);
-    expect(r).toEqual({ code: 0, out: `${versionLine()}\n`, err: '' });
+    expect(r).toEqual({ code: 0, out: `${versionText()}\n`, err: '' });
+    // The second line says whether the native addon loaded (built here by the install script).
+    expect(r.out.split('\n')[1]).toBe('native addon: loaded');
   });
 });
 
@@ -127,11 +129,11 @@ describe('the entry point', () => {
   const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
   it('is the package bin, keeps its shebang and exits with the codes of run()', async () => {
-    expect(pkg.bin.vsoa).toBe('./dist/cli/main.js');
+    expect(pkg.bin.vsoa).toBe('./dist/cli/vsoa.cjs'); // the bundle (scripts/build-bundles.mjs)
     expect(readFileSync(main, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
 
     const ok = await exec(tsx, [main, '--version']);
-    expect(ok.stdout).toBe(`${versionLine()}\n`);
+    expect(ok.stdout).toBe(`${versionText()}\n`);
 
     const bad = await exec(tsx, [main, '--bogus']).then(
       () => expect.fail('exit 0'),

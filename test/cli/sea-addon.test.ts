@@ -10,7 +10,7 @@ import {
   readEmbeddedAddon,
   setupEmbeddedAddon,
 } from '../../src/cli/sea-addon.js';
-import { nativeLoadInfo, resetNativeForTests } from '../../src/transport/native.js';
+import { nativeLoadInfo, resetNativeForTests } from '../../src/native/addon.js';
 
 const MOUNTINFO = [
   '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
@@ -124,11 +124,17 @@ describe('setupEmbeddedAddon', () => {
     expect(setupEmbeddedAddon({ VSOA_NO_NATIVE: '1' })).toEqual({ kind: 'preset' });
   });
 
+  it('in a bundle that is no single executable (the npm package vsoa.cjs) leaves the loader alone', () => {
+    const env: NodeJS.ProcessEnv = {};
+    expect(setupEmbeddedAddon(env, false)).toEqual({ kind: 'not-bundled' });
+    expect(env).toEqual({});
+  });
+
   it('with no embedded addon turns the loader off, giving it the reason for its one warning', () => {
     const env: NodeJS.ProcessEnv = {};
     const reason = 'this executable was built without the native addon';
     try {
-      expect(setupEmbeddedAddon(env)).toEqual({ kind: 'unavailable', reason });
+      expect(setupEmbeddedAddon(env, true)).toEqual({ kind: 'unavailable', reason });
       expect(env).toEqual({});
       expect(nativeLoadInfo()).toMatchObject({ loaded: false, source: 'disabled', error: reason });
     } finally {

@@ -10,7 +10,7 @@ describe('vsoa call / ping / sub / pub', () => {
     server.command('/echo', (cli, req, p) => cli.reply(req.seqno, p));
     const human = await vsoa('call', `${url}/echo`, '--param', '{"a":1}', '--data', '0a0b');
     expect(human).toMatchObject({ code: 0 });
-    expect(human.stdout).toBe('status 0: param={"a":1} data=2 B 0a0b\n');
+    expect(human.stdout).toBe('status 0 SUCCESS: param={"a":1} data=2 B 0a0b\n');
     const json = await vsoa('call', `${url}/echo`, '--set', '--param', '"x"', '--json');
     expect(JSON.parse(json.stdout)).toEqual({ status: 0, tunid: 0, param: 'x' });
   });
@@ -89,7 +89,7 @@ describe('vsoa serve and pub', () => {
     expect(pub).toMatchObject({ code: 0, stdout: 'published /news\n' });
     expect(await got.promise).toEqual({ n: 1 });
     const echo = await vsoa('call', `${url}/echo`, '--param', '[1,2]');
-    expect(echo.stdout).toBe('status 0: param=[1,2]\n');
+    expect(echo.stdout).toBe('status 0 SUCCESS: param=[1,2]\n');
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);

@@ -166,7 +166,6 @@ describe('Client: requests', () => {
     const cb = vi.fn();
     expect(client.call('/x', {}, cb)).toBe(false);
     expect(client.ping(cb)).toBe(false);
-    expect(client.subscribe('/x', cb)).toBe(false);
     expect(client.datagram('/x')).toBe(false);
     expect(cb).not.toHaveBeenCalled();
     const error = await client.fetch('/x').catch((e: unknown) => e);

@@ -132,7 +132,7 @@ describe('robot: arguments', () => {
     expect(() => client.robot(url, { keepalive: 10 })).toThrow(/options\.keepalive/);
     expect(() => client.robot(url, { connTimeout: -1 })).toThrow(/options\.connTimeout/);
     expect(() => client.robot(url, { pingLost: 1.5 })).toThrow(/options\.pingLost/);
-    expect(client.robotPingTurbo(100)).toBe(false); // no robot yet
+    expect(() => client.robotPingTurbo(10)).toThrow(/turboMs/); // checked before robot() too
     client.robot(url, { reconnDelay: 20 });
     expect(() => client.robot(url)).toThrow(/already running/);
     await waitConnected(client);

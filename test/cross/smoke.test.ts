@@ -82,7 +82,8 @@ for (const target of Object.keys(NODE_VERSION)) {
       const r = await runExe(target, ['--version'], { RUNTIME_DIRECTORY: runtime });
       expect(r).toEqual({
         code: 0,
-        stdout: `${pkg.name} ${pkg.version} (node v${NODE_VERSION[target]}, linux-${target})\n`,
+        // The second line says whether the embedded addon loaded: it must, from the executable.
+        stdout: `${pkg.name} ${pkg.version} (node v${NODE_VERSION[target]}, linux-${target})\nnative addon: loaded\n`,
         stderr: '',
       });
 

@@ -84,6 +84,8 @@ describe('systemd units', () => {
         'PrivateTmp=yes',
         'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
         'CapabilityBoundingSet=',
+        'ProtectProc=invisible',
+        'SystemCallFilter=~@privileged',
       ]) {
         expect(text.split('\n')).toContain(line);
       }

@@ -53,8 +53,9 @@ describe('files: downloads and uploads', () => {
     const downs = [0, 1, 2, 3].map((i) => writeRandom(root, `d${i}.bin`, (i + 1) * MiB));
     const ups = [0, 1, 2, 3].map((i) => writeRandom(local, `u${i}.bin`, (i + 1) * 512 * 1024));
     await Promise.all([
-      ...downs.map((_, i) => getFile(client, `/files/d${i}.bin`, path.join(local, `got${i}.bin`))),
-      ...ups.map((file, i) => putFile(client, file, `/files/u${i}.bin`)),
+      // The Client methods (they load vsoa-edge/files on first use).
+      ...downs.map((_, i) => client.getFile(`/files/d${i}.bin`, path.join(local, `got${i}.bin`))),
+      ...ups.map((file, i) => client.putFile(file, `/files/u${i}.bin`)),
     ]);
     downs.forEach((file, i) => {
       expect(sha256Of(path.join(local, `got${i}.bin`))).toBe(sha256Of(file));
@@ -69,7 +70,7 @@ describe('files: downloads and uploads', () => {
     writeRandom(root, 'a.txt', 3);
     writeRandom(root, 'sub/b.txt', 5);
     writeFileSync(path.join(root, '.vsoa-part.0123456789abcdef.0123456789abcdef'), 'x');
-    const top = await listFiles(client, '/files/');
+    const top = await client.listFiles('/files/');
     expect(top.map((e) => [e.name, e.type, e.size])).toEqual([
       ['a.txt', 'file', 3],
       ['sub', 'dir', 0],

@@ -9,7 +9,7 @@ import {
   type ServerOptions,
   Status,
 } from '../../src/index.js';
-import { loadNative } from '../../src/transport/native.js';
+import { loadNative } from '../../src/native/addon.js';
 import { getSockOptInt, IP_TOS, IPPROTO_IP } from '../../src/transport/sockopt.js';
 import { collector, deferred, onCleanup } from '../helpers/net.js';
 import {

@@ -125,10 +125,10 @@ describe('resolveServerUrl', () => {
     expect((err as VsoaError).message).toMatch(/not found/);
   });
 
-  it('rejects with SERVER_NOT_FOUND when no position server answers', async () => {
+  it('rejects with SERVER_NOT_FOUND when no position server is configured', async () => {
     const err = await resolveServerUrl('vsoa://myserver/', opts).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VsoaError);
     expect((err as VsoaError).connectCode).toBe(ConnectCode.SERVER_NOT_FOUND);
-    expect((err as VsoaError).message).toMatch(/no position server answered/);
+    expect((err as VsoaError).message).toMatch(/no position server configured/);
   });
 });

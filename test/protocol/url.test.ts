@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import {
   anySubscriptionMatches,
   assertUrl,
+  cachedMatchKeys,
   isValidUrl,
+  matchKeyCacheSize,
   matchKeys,
   routeCommand,
   subscriptionMatches,
@@ -164,6 +166,49 @@ describe('routeCommand', () => {
       }),
       { seed: SEED, numRuns: 2000 },
     );
+  });
+});
+
+describe('deep and long urls: matched in place, no key list, bounded cache', () => {
+  // Past 16 levels (or 256 characters) no key list is built: routing and matching scan instead.
+  const DEEP = `/${'d/'.repeat(17)}`;
+  const path = fc.string({ unit: fc.constantFrom('/', 'a', 'b'), minLength: 0, maxLength: 6 });
+  const table = (...urls: string[]): Map<string, string> => new Map(urls.map((u) => [u, u]));
+
+  it('the scan routes like the key list does', () => {
+    const key = path.map((p) => `${DEEP}${p}`);
+    const anyKey = fc.oneof(key, fc.constantFrom('/', '/d/', DEEP));
+    fc.assert(
+      fc.property(fc.uniqueArray(anyKey, { maxLength: 6 }), key, (keys, u) => {
+        expect(cachedMatchKeys(u)).toBeUndefined();
+        const expected = matchKeys(u).find((k) => keys.includes(k));
+        expect(routeCommand(table(...keys), u)).toBe(expected);
+        expect(anySubscriptionMatches(new Set(keys), u)).toBe(expected !== undefined);
+      }),
+      { seed: SEED, numRuns: 2000 },
+    );
+  });
+
+  it('routing 128 distinct urls of 65,535 slashes is fast and caches nothing', () => {
+    const routes = table('/echo', '/a/', '/a/b/');
+    const before = matchKeyCacheSize();
+    const started = performance.now();
+    for (let i = 0; i < 128; i++) {
+      const url = `${'/'.repeat(65_531)}${String(i).padStart(4, '0')}`;
+      expect(routeCommand(routes, url)).toBeUndefined();
+      expect(anySubscriptionMatches(new Set(['/a/', '/x']), url)).toBe(false);
+    }
+    // Before: ~0.2 s each (every prefix built and hashed): 25 s.
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(matchKeyCacheSize()).toEqual(before);
+    expect(routeCommand(table('/'), '/'.repeat(65_535))).toBe('/');
+  });
+
+  it('the cache holds at most 512 urls whatever is asked', () => {
+    for (let i = 0; i < 5000; i++) cachedMatchKeys(`/flood/${i}/x`);
+    const size = matchKeyCacheSize();
+    expect(size.urls).toBeLessThanOrEqual(512);
+    expect(size.keys).toBeLessThanOrEqual(512 * 18);
   });
 });
 

@@ -130,3 +130,21 @@ export function streamService(
 function expectTunid(got: number, want: number): void {
   if (got !== want) throw new Error(`reply tunid ${got} is not the stream's ${want}`);
 }
+
+/** Resolves once `value()` has not changed for `quietMs` (there is no event for "nothing happens"). */
+export async function untilStalled(value: () => number, quietMs = 300, limitMs = 15_000): Promise<number> {
+  const deadline = Date.now() + limitMs;
+  let last = value();
+  let since = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = value();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) {
+      return now;
+    }
+    if (Date.now() > deadline) throw new Error('writer never stalled');
+  }
+}

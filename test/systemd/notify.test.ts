@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadNative, resetNativeForTests } from '../../src/native/addon.js';
 import { notify, watchdogInterval } from '../../src/systemd/notify.js';
-import { loadNative, resetNativeForTests } from '../../src/transport/native.js';
 
 /*
  * The receiving end is a real AF_UNIX datagram socket, bound by a small python3 program (Node

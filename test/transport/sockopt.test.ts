@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type NativeAddon, resetNativeForTests } from '../../src/transport/native.js';
+import { type NativeAddon, resetNativeForTests } from '../../src/native/addon.js';
 import {
   getLinger,
   getSockOptInt,

@@ -78,6 +78,7 @@ export async function publishTask(factory: ClientFactory, task: Json): Promise<J
     const window = Math.max(2, Math.floor(windowBytes / Math.max(size, 64)));
     const ackEvery = Math.max(1, Math.floor(window / 4));
     subs.reset(ackEvery);
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const server = await driver.control(
       '/ctl/stream',
@@ -87,6 +88,7 @@ export async function publishTask(factory: ClientFactory, task: Json): Promise<J
     const sent = server.sent as number;
     const drained = await subs.drain(sent, 10_000);
     const elapsedMs = (subs.lastAt || performance.now()) - t0;
+    const cpu = process.cpuUsage(cpu0);
     return {
       size,
       subscribers: n,
@@ -100,6 +102,8 @@ export async function publishTask(factory: ClientFactory, task: Json): Promise<J
       serverCpuUsPerPublish:
         ((server.cpuUserUs as number) + (server.cpuSystemUs as number)) / Math.max(1, sent),
       serverElapsedMs: server.elapsedMs,
+      /** All subscribers' process CPU per message received. */
+      clientCpuUsPerMsg: (cpu.user + cpu.system) / Math.max(1, subs.total),
     };
   };
 

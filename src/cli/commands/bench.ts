@@ -4,6 +4,7 @@ import { getLogger } from '../../util/log.js';
 import type { Target } from '../args.js';
 import { intArg, serverUrlArg } from '../args.js';
 import { createBenchServer } from '../bench/bench-server.js';
+import { BusyLoops } from '../bench/contend.js';
 import { Progress } from '../bench/progress.js';
 import { MAX_RATE } from '../bench/quick.js';
 import { formatReport } from '../bench/report.js';
@@ -161,12 +162,24 @@ export function register(program: Command): void {
     .option('--port <port>', 'TCP and UDP port', intArg('--port', 0, 65535), 3005)
     .option('--host <ip>', 'address to bind', '0.0.0.0')
     .option('--passwd <password>', 'password clients must give')
+    .option(
+      '--contend <n>',
+      'run n busy loops beside the server while it runs (CPU contention, as a loaded board)',
+      intArg('--contend', 0, 64),
+      0,
+    )
     .option('--json', 'print the listening line as JSON')
     .action(async (_opts: unknown, self: Command) => {
       // `vsoa bench serve --json`: the program hands `bench` the options after `serve`, so `bench`
       // takes the two it knows too (--json, --passwd); read them from either. No defaults on
       // them for that reason.
-      const opts = self.optsWithGlobals<{ port: number; host: string; passwd?: string; json?: boolean }>();
+      const opts = self.optsWithGlobals<{
+        port: number;
+        host: string;
+        passwd?: string;
+        json?: boolean;
+        contend: number;
+      }>();
       const misplaced = cmd.options.find(
         (o) =>
           !['json', 'passwd'].includes(o.attributeName()) &&
@@ -177,12 +190,18 @@ export function register(program: Command): void {
       const { server, stats } = createBenchServer({ passwd: opts.passwd ?? '' });
       await server.listen(opts.port, opts.host);
       const { addr, port } = server.address();
+      const loops = new BusyLoops(opts.contend);
+      const contend = loops.pids.length;
       const line = opts.json
-        ? JSON.stringify({ listening: { addr, port } })
-        : `bench server listening on vsoa://${hostPort(addr, port)} (TCP and UDP)`;
+        ? JSON.stringify({ listening: { addr, port }, contend, contendPids: loops.pids })
+        : `bench server listening on vsoa://${hostPort(addr, port)} (TCP and UDP)${contend > 0 ? `, ${contend} busy loops beside it` : ''}`;
       process.stdout.write(`${line}\n`);
-      const signal = await untilSignal();
-      getLogger().info({ signal, stats: stats() }, 'stopping');
+      try {
+        const signal = await untilSignal();
+        getLogger().info({ signal, stats: stats() }, 'stopping');
+      } finally {
+        loops.stop();
+      }
       await server.close();
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Client } from '../../client/client.js';
 import { ConnectCode } from '../../protocol/constants.js';
-import { createDemoServer } from '../../server/demo/demo-server.js';
+import { createDemoServer } from '../demo/demo-server.js';
 import { payloadText } from '../format.js';
 
 function say(line: string): void {

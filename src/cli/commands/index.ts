@@ -1,13 +1,20 @@
 import type { Command } from 'commander';
 import * as bench from './bench.js';
+import * as bridge from './bridge.js';
 import * as call from './call.js';
+import * as cp from './cp.js';
 import * as demo from './demo.js';
+import * as gateway from './gateway.js';
 import * as lookup from './lookup.js';
+import * as ls from './ls.js';
 import * as ping from './ping.js';
 import * as position from './position.js';
 import * as pub from './pub.js';
+import * as record from './record.js';
+import * as replay from './replay.js';
 import * as robot from './robot.js';
 import * as serve from './serve.js';
+import * as stat from './stat.js';
 import * as sub from './sub.js';
 
 /**
@@ -35,5 +42,12 @@ export const verbs: readonly VerbModule[] = [
   lookup,
   position,
   robot,
+  gateway,
+  bridge,
+  record,
+  replay,
+  stat,
+  cp,
+  ls,
   bench,
 ];

@@ -1,26 +1,25 @@
-import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type AskResult, askServer } from '../../position/ask.js';
-import {
-  DEFAULT_POS_FILE,
-  POS_ENV,
-  type PosServer,
-  parsePosEnv,
-  parsePosFile,
-} from '../../position/config.js';
+import type { AskResult } from '../../position/ask.js';
+import { DEFAULT_POS_FILE, POS_ENV, type PosServer, parsePosEnv } from '../../position/config.js';
 import type { QueryDomain } from '../../position/entry.js';
-import { DEFAULT_LOOKUP_RETRIES, DEFAULT_LOOKUP_TIMEOUT } from '../../position/lookup.js';
+import {
+  DEFAULT_LOOKUP_RETRIES,
+  DEFAULT_LOOKUP_TIMEOUT,
+  type LookupOutcomeKind,
+  type LookupSource,
+  lookupOutcome,
+} from '../../position/lookup.js';
 import { encodeQuery, MAX_QUERY_BYTES } from '../../position/wire.js';
-import { type Logger, moduleLogger } from '../../util/log.js';
 import { intArg } from '../args.js';
 import { UsageError } from '../errors.js';
 import { hostPort } from '../format.js';
+import { helpFooter, USAGE_EXIT } from '../help.js';
+import { say } from '../output.js';
 
 /*
- * Asks the position servers one by one in the library's order (--server standing in for
- * pos()), with the library's rule: the first answer wins, "unknown" included. Done here
- * server by server rather than through lookup(), so that a failure can say who was asked and
- * what each one did.
+ * One lookup through the library (lookupOutcome: its server order, its first-answer-wins rule,
+ * --server standing in for pos()), watched by an observer so that a failure can say who was
+ * asked and what each one did.
  */
 
 interface LookupOpts {
@@ -31,9 +30,11 @@ interface LookupOpts {
   json?: boolean;
 }
 
-/** commander parser for --server: `addr:port`, IPv6 in brackets. */
-function serverArg(value: string): PosServer {
+/** commander parser for --server: `addr:port`, IPv6 in brackets, `localhost:port`. */
+function serverArg(given: string): PosServer {
   let reason = '';
+  // localhost is accepted wherever a host is (the position config itself wants IP addresses).
+  const value = given.replace(/^localhost(?=:)/i, '127.0.0.1');
   const [server] = parsePosEnv(value, (_e, r) => {
     reason = r;
   });
@@ -53,39 +54,15 @@ function outcomeText(r: AskResult, timeout: number, tries: number): string {
       return `invalid answer (${r.reason})`;
     case 'error':
       return `error (${r.err.message})`;
+    case 'miss':
+      return 'unknown';
     default:
       return r.kind;
   }
 }
 
-/** Where to ask, in order; the file is read only when the earlier sources are used up. */
-async function* sources(
-  opts: LookupOpts,
-  notes: string[],
-  log: Logger,
-): AsyncGenerator<{ server: PosServer; from: string }> {
-  if (opts.server) yield { server: opts.server, from: '--server' };
-  const env = process.env[POS_ENV];
-  if (env !== undefined && env.trim() !== '') {
-    const servers = parsePosEnv(env, (entry, reason) => {
-      log.warn({ entry, reason }, `bad ${POS_ENV} entry skipped`);
-      notes.push(`${POS_ENV} entry '${entry}' skipped: ${reason}`);
-    });
-    for (const server of servers) yield { server, from: POS_ENV };
-  }
-  let text: string;
-  try {
-    text = await readFile(opts.posFile, 'utf8');
-  } catch (err) {
-    notes.push(`${opts.posFile} not read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    return;
-  }
-  const servers = parsePosFile(text, (line, reason) => {
-    log.warn({ file: opts.posFile, line, reason }, 'bad position file line skipped');
-    notes.push(`${opts.posFile} line '${line}' skipped: ${reason}`);
-  });
-  if (servers.length === 0) notes.push(`${opts.posFile} lists no server`);
-  for (const server of servers) yield { server, from: opts.posFile };
+function sourceText(source: LookupSource, opts: LookupOpts): string {
+  return { server: '--server', pos: 'pos()', env: POS_ENV, file: opts.posFile }[source];
 }
 
 export function register(program: Command): void {
@@ -107,54 +84,65 @@ export function register(program: Command): void {
       intArg('--timeout', 1, 60_000),
       DEFAULT_LOOKUP_TIMEOUT,
     )
-    .option('--json', 'print the answer as JSON')
+    .option('--json', 'print the answer as JSON (a miss too: { name, found: false, reason, asked, notes })')
+    .addHelpText(
+      'after',
+      helpFooter({ 0: 'found', 1: 'not found, or no position server answered', 2: USAGE_EXIT }, [
+        `${POS_ENV}  position servers (addr:port,...) asked after --server, before the file`,
+      ]),
+    )
     .action(async (name: string, opts: LookupOpts) => {
       if (name.length === 0) throw new UsageError('name must not be empty');
       const domain: QueryDomain = opts.domain === undefined ? -1 : opts.domain === '2' ? 2 : 10;
       const query = encodeQuery(name, domain);
       if (query.length > MAX_QUERY_BYTES)
         throw new UsageError(`name is too long (${query.length} bytes of query)`);
-      const log = moduleLogger('lookup');
       const tries = DEFAULT_LOOKUP_RETRIES + 1;
       const asked: string[] = [];
       const notes: string[] = [];
-      const seen = new Set<string>();
-      for await (const { server, from } of sources(opts, notes, log)) {
-        const address = hostPort(server.addr, server.port);
-        if (seen.has(address)) continue;
-        seen.add(address);
-        const where = `${address} (${from})`;
-        const r = await askServer(
-          server,
-          query,
-          domain,
-          { timeout: opts.timeout, retries: DEFAULT_LOOKUP_RETRIES },
-          log,
+      let answer: { domain: number; where: string } | undefined;
+      const outcome = await lookupOutcome(name, domain, {
+        file: opts.posFile,
+        timeout: opts.timeout,
+        retries: DEFAULT_LOOKUP_RETRIES,
+        cache: false,
+        ...(opts.server ? { server: opts.server } : {}),
+        observer: {
+          asked(server, source, r) {
+            const where = `${hostPort(server.addr, server.port)} (${sourceText(source, opts)})`;
+            asked.push(`${where}: ${outcomeText(r, opts.timeout, tries)}`);
+            if (r.kind === 'hit')
+              answer = { domain: r.record.domain, where: hostPort(server.addr, server.port) };
+          },
+          note: (text) => notes.push(text),
+        },
+      });
+      if (outcome.kind === 'found' && outcome.result) {
+        const { addr, port, security } = outcome.result;
+        say(
+          opts.json
+            ? JSON.stringify({ name, domain: answer?.domain, addr, port, security, server: answer?.where })
+            : `${addr} ${port} ${security}`,
         );
-        if (r.kind === 'hit') {
-          const { addr, port, security } = r.record;
-          const line = opts.json
-            ? JSON.stringify({
-                name,
-                domain: r.record.domain,
-                addr,
-                port,
-                security,
-                server: address,
-              })
-            : `${addr} ${port} ${security}`;
-          process.stdout.write(`${line}\n`);
-          return;
-        }
-        if (r.kind === 'miss') throw new Error(`${name} not found: ${where} does not know it`);
-        asked.push(`${where}: ${outcomeText(r, opts.timeout, tries)}`);
+        return;
       }
-      const noted = notes.length > 0 ? `; ${notes.join('; ')}` : '';
-      if (asked.length === 0) {
-        throw new Error(
-          `${name} not found: no position server to ask (give --server addr:port, set ${POS_ENV} or list servers in ${opts.posFile})${noted}`,
-        );
-      }
-      throw new Error(`${name} not found: no position server answered: ${asked.join('; ')}${noted}`);
+      if (opts.json) say(JSON.stringify({ name, found: false, reason: outcome.kind, asked, notes }));
+      throw new Error(missMessage(name, outcome.kind, asked, notes, opts.posFile));
     });
+}
+
+function missMessage(
+  name: string,
+  kind: LookupOutcomeKind,
+  asked: string[],
+  notes: string[],
+  posFile: string,
+): string {
+  const noted = notes.length > 0 ? `; ${notes.join('; ')}` : '';
+  if (kind === 'not-found')
+    return `${name} not found: ${asked.at(-1)?.replace(/: unknown$/, '')} does not know it`;
+  if (kind === 'no-server') {
+    return `${name} not found: no position server to ask (give --server addr:port, set ${POS_ENV} or list servers in ${posFile})${noted}`;
+  }
+  return `${name} not found: no position server answered: ${asked.join('; ')}${noted}`;
 }

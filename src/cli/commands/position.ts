@@ -1,11 +1,10 @@
-import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { PositionEntry } from '../../position/entry.js';
 import { Position } from '../../position/server.js';
 import { Watchdog } from '../../systemd/watchdog.js';
 import { moduleLogger } from '../../util/log.js';
-import { intArg } from '../args.js';
+import { bindHostArg, intArg } from '../args.js';
 import { untilSignal } from '../connect.js';
 import { UsageError } from '../errors.js';
 import { hostPort } from '../format.js';
@@ -28,11 +27,10 @@ export function register(program: Command): void {
     )
     .requiredOption('--table <file>', 'JSON array of { name, domain, addr, port, security? }')
     .option('--port <port>', 'UDP port', intArg('--port', 0, 65535), 3000)
-    .option('--host <ip>', 'address to bind', '0.0.0.0')
+    .option('--host <ip>', 'address to bind (an IP address or localhost)', bindHostArg, '0.0.0.0')
     .option('--no-watch', 'reload on SIGHUP only, not when the file changes')
     .option('--json', 'print the listening line as JSON')
     .action(async (opts: PositionOpts) => {
-      if (isIP(opts.host) === 0) throw new UsageError(`--host must be an IP address, got '${opts.host}'`);
       const file = resolve(opts.table);
       const log = moduleLogger('position-daemon');
       let text: string;

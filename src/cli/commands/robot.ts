@@ -1,22 +1,35 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { Client } from '../../client/client.js';
-import type { RobotOptions } from '../../client/robot.js';
+import { MIN_ROBOT_TIMING, ROBOT_DEFAULTS, type RobotOptions } from '../../client/options.js';
 import { parseVsoaUrl } from '../../position/resolve.js';
+import { ConnectCode } from '../../protocol/constants.js';
+import { connectCodeName } from '../../protocol/names.js';
 import { isValidUrl } from '../../protocol/url.js';
 import { Watchdog } from '../../systemd/watchdog.js';
 import { getLogger } from '../../util/log.js';
 import { intArg } from '../args.js';
+import { checkServerKey, isStringList, readConfigObject } from '../config-file.js';
 import { untilSignal } from '../connect.js';
+import { ConnectionLog, reportingClient } from '../connect-log.js';
+import {
+  addConnectOptions,
+  type ConnectCliOptions,
+  clientTlsFrom,
+  PASSWD_ENV,
+  passwdFromFile,
+  tlsFromConfig,
+} from '../connect-options.js';
 import { UsageError } from '../errors.js';
 import { payloadJson } from '../format.js';
+import { CONNECT_ENV, helpFooter } from '../help.js';
 
 /** The robot config file (`/etc/vsoa/robot-NAME.json`); command-line options override it. */
 interface RobotConfig {
   server?: string | string[];
   passwd?: string;
+  passwdFile?: string;
+  tls?: unknown;
   keepalive?: number;
   connTimeout?: number;
   reconnDelay?: number;
@@ -24,10 +37,9 @@ interface RobotConfig {
   subscribe?: string[];
 }
 
-interface RobotCliOptions {
+interface RobotCliOptions extends ConnectCliOptions {
   config?: string;
   sub?: string[];
-  passwd?: string;
   keepalive?: number;
   connTimeout?: number;
   reconnDelay?: number;
@@ -41,50 +53,30 @@ interface RobotCliOptions {
 const MAX_OUTPUT_BACKLOG = 8 * 1024 * 1024;
 
 function readConfig(path: string): RobotConfig {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new UsageError(`cannot read robot config ${path}: ${(error as Error).message}`);
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new UsageError(`robot config ${path} must be a JSON object`);
-  }
-  const config = parsed as Record<string, unknown>;
-  const known = new Set([
+  const config = readConfigObject(path, 'robot', [
     'server',
     'passwd',
+    'passwdFile',
+    'tls',
     'keepalive',
     'connTimeout',
     'reconnDelay',
     'maxReconnDelay',
     'subscribe',
   ]);
-  for (const key of Object.keys(config)) {
-    if (!known.has(key)) throw new UsageError(`robot config ${path}: unknown key "${key}"`);
-  }
   for (const key of ['keepalive', 'connTimeout', 'reconnDelay', 'maxReconnDelay']) {
     const v = config[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) {
       throw new UsageError(`robot config ${path}: "${key}" must be a whole number of milliseconds`);
     }
   }
-  if (config.passwd !== undefined && typeof config.passwd !== 'string') {
-    throw new UsageError(`robot config ${path}: "passwd" must be a string`);
+  for (const key of ['passwd', 'passwdFile']) {
+    if (config[key] !== undefined && typeof config[key] !== 'string') {
+      throw new UsageError(`robot config ${path}: "${key}" must be a string`);
+    }
   }
-  const server = config.server;
-  if (
-    server !== undefined &&
-    typeof server !== 'string' &&
-    !(Array.isArray(server) && server.every((s) => typeof s === 'string'))
-  ) {
-    throw new UsageError(`robot config ${path}: "server" must be a url or a list of urls`);
-  }
-  const subscribe = config.subscribe;
-  if (
-    subscribe !== undefined &&
-    !(Array.isArray(subscribe) && subscribe.every((s) => typeof s === 'string'))
-  ) {
+  checkServerKey(config, 'robot', path);
+  if (config.subscribe !== undefined && !isStringList(config.subscribe)) {
     throw new UsageError(`robot config ${path}: "subscribe" must be a list of topics`);
   }
   return config as RobotConfig;
@@ -106,8 +98,17 @@ function outputSink(exec: string | undefined): { out: Writable; done: Promise<st
   return { out: child.stdin, done };
 }
 
+/** The password: flags and VSOA_PASSWD first, then the config's passwd / passwdFile. */
+function robotPasswd(opts: RobotCliOptions, config: RobotConfig, configPath: string | undefined): string {
+  if (opts.passwdFile !== undefined) return passwdFromFile(opts.passwdFile);
+  if (opts.passwd !== undefined) return opts.passwd;
+  if (config.passwdFile !== undefined)
+    return passwdFromFile(config.passwdFile, `robot config ${configPath}: passwdFile`);
+  return config.passwd ?? '';
+}
+
 export function register(program: Command): void {
-  program
+  const command = program
     .command('robot')
     .description(
       'keep a connection to a server (reconnecting, re-subscribing) and write its messages as NDJSON',
@@ -115,12 +116,21 @@ export function register(program: Command): void {
     .argument('[url...]', 'vsoa://host:port or vsoa://name; several for failover')
     .option(
       '--config <file>',
-      'robot config JSON: { server, passwd, keepalive, connTimeout, reconnDelay, subscribe }',
+      'robot config JSON: { server, passwd, passwdFile, tls, keepalive, connTimeout, reconnDelay, maxReconnDelay, subscribe }',
     )
-    .option('--sub <topic>', 'subscribe to a topic (repeatable)', collect)
-    .option('--passwd <password>', 'server password')
-    .option('--keepalive <ms>', 'ping interval and timeout', intArg('--keepalive', 50, 3_600_000))
-    .option('--conn-timeout <ms>', 'connect and handshake timeout', intArg('--conn-timeout', 50, 3_600_000))
+    .option('--sub <topic>', 'subscribe to a topic (repeatable)', collect);
+  addConnectOptions(command, { timeout: false });
+  command
+    .option(
+      '--keepalive <ms>',
+      'ping interval and timeout',
+      intArg('--keepalive', MIN_ROBOT_TIMING, 3_600_000),
+    )
+    .option(
+      '--conn-timeout <ms>',
+      'connect and handshake timeout',
+      intArg('--conn-timeout', MIN_ROBOT_TIMING, 3_600_000),
+    )
     .option('--reconn-delay <ms>', 'wait before reconnecting', intArg('--reconn-delay', 0, 3_600_000))
     .option(
       '--max-reconn-delay <ms>',
@@ -130,6 +140,20 @@ export function register(program: Command): void {
     .option('--exec <command>', "feed messages to this shell command's stdin instead of stdout")
     .option('--ndjson', 'write messages as NDJSON to stdout (the default)')
     .option('--ready-at-start', 'tell systemd READY=1 at once instead of after the first connect')
+    .addHelpText(
+      'after',
+      helpFooter(
+        {
+          0: 'stopped by SIGINT/SIGTERM, or stdout closed',
+          1: 'the --exec command ended',
+          2: `configuration error: bad option or config file, a wrong password (${connectCodeName(ConnectCode.INVALID_PASSWD)}), a secure server without TLS settings; systemd does not restart it (RestartPreventExitStatus=2)`,
+        },
+        [
+          ...CONNECT_ENV,
+          'NOTIFY_SOCKET, WATCHDOG_USEC  set by systemd: READY=1 after the first connect, watchdog pings',
+        ],
+      ),
+    )
     .action(async (urls: string[], opts: RobotCliOptions) => {
       const config = opts.config ? readConfig(opts.config) : {};
       const servers =
@@ -148,20 +172,31 @@ export function register(program: Command): void {
         if (!isValidUrl(topic)) throw new UsageError(`topic ${topic} must start with '/'`);
       if (opts.exec && opts.ndjson) throw new UsageError('--exec and --ndjson exclude each other');
 
+      const where = `robot config ${opts.config}`;
+      const tls = clientTlsFrom(opts) ?? (opts.config ? tlsFromConfig(config.tls, where) : undefined);
       const log = getLogger();
       const robotOptions: RobotOptions = {
-        passwd: opts.passwd ?? config.passwd ?? '',
-        keepalive: opts.keepalive ?? config.keepalive ?? 3000,
-        connTimeout: opts.connTimeout ?? config.connTimeout ?? 10_000,
-        reconnDelay: opts.reconnDelay ?? config.reconnDelay ?? 1000,
+        passwd: robotPasswd(opts, config, opts.config),
+        keepalive: opts.keepalive ?? config.keepalive ?? ROBOT_DEFAULTS.keepalive,
+        connTimeout: opts.connTimeout ?? config.connTimeout ?? ROBOT_DEFAULTS.connTimeout,
+        reconnDelay: opts.reconnDelay ?? config.reconnDelay ?? ROBOT_DEFAULTS.reconnDelay,
       };
       const maxReconnDelay = opts.maxReconnDelay ?? config.maxReconnDelay;
       if (maxReconnDelay !== undefined) robotOptions.maxReconnDelay = maxReconnDelay;
+      if (tls) robotOptions.tls = tls;
 
       const { out, done: outputGone } = outputSink(opts.exec);
       let messages = 0;
       let dropped = 0;
-      const client = new Client();
+      const connections = new ConnectionLog(log);
+      /** Set when retrying cannot help; the robot then exits 2 (RestartPreventExitStatus=2). */
+      let configError: ((reason: string) => void) | undefined;
+      const fatal = new Promise<UsageError>((resolve) => {
+        configError = (reason) => resolve(new UsageError(reason));
+      });
+      const client = reportingClient(tls !== undefined, (message) =>
+        configError?.(`${message}: set "tls" in the config or pass --tls (and --ca FILE)`),
+      );
       client.onmessage = (_c, url, payload, quick) => {
         messages++;
         if (out.writableLength > MAX_OUTPUT_BACKLOG) {
@@ -187,10 +222,9 @@ export function register(program: Command): void {
         );
       };
       client.onconnect = (_c, connected) => {
-        log.info(
-          { connected, server: client.robotStats()?.server },
-          connected ? 'connected' : 'disconnected',
-        );
+        const server = client.robotStats()?.server ?? servers[0] ?? '';
+        if (connected) connections.connected(server);
+        else connections.lost(server);
         if (connected && !everConnected) {
           everConnected = true;
           watchdog.ready();
@@ -198,19 +232,28 @@ export function register(program: Command): void {
         status();
       };
       client.on('robot-connect-failed', (server: string, code: number) => {
-        log.warn({ server, code }, 'connect failed');
+        if (code === ConnectCode.INVALID_PASSWD) {
+          configError?.(
+            `${server}: code ${code} ${connectCodeName(code)}: the server refused the password; fix passwd/passwdFile, --passwd or ${PASSWD_ENV}`,
+          );
+          return;
+        }
+        connections.failed(server, code);
         status();
       });
       if (topics.length > 0) client.subscribe(topics);
       client.robot(servers, robotOptions);
       status();
 
-      const reason = await Promise.race([untilSignal(), outputGone]);
-      log.info({ reason, messages, dropped }, 'stopping');
+      const reason = await Promise.race([untilSignal(), outputGone, fatal]);
+      const stopping = reason instanceof Error ? reason.message : reason;
+      if (reason instanceof Error) log.error({ reason: stopping }, 'configuration error: stopping (exit 2)');
+      else log.info({ reason: stopping, messages, dropped }, 'stopping');
       watchdog.stopping();
       watchdog.stop();
       client.close();
       if (out !== process.stdout) out.end();
-      if (typeof reason === 'string' && reason.startsWith('--exec')) throw new Error(reason);
+      if (reason instanceof Error) throw reason;
+      if (reason.startsWith('--exec')) throw new Error(reason);
     });
 }

@@ -33,11 +33,56 @@ export const DEGRADED_FEATURES: readonly string[] = [
 const ADDON_FILE = join('build', 'Release', 'vsoa_native.node');
 
 let state: { addon: NativeAddon | undefined; info: NativeLoadInfo } | undefined;
+let warned = false;
 
-/** The addon, loaded on first call and cached; `undefined` means degraded mode (warned once). */
+/** The code of the one process warning a missing addon gives. */
+export const NO_NATIVE_WARNING = 'VSOA_NO_NATIVE';
+
+/**
+ * The addon, loaded on first call and cached; `undefined` means degraded mode. Call it when a
+ * feature needs the addon: the first such call without one emits one process warning
+ * (`VSOA_NO_NATIVE`), so a failed build is visible without logging turned on.
+ */
 export function loadNative(): NativeAddon | undefined {
   state ??= load();
+  if (state.addon === undefined && !warned) {
+    warned = true;
+    process.emitWarning(
+      `vsoa-edge: native addon not loaded (${reasonOf(state.info)}); degraded: ${DEGRADED_FEATURES.map((f) => f.split(' ')[0]).join(', ')}`,
+      { code: NO_NATIVE_WARNING },
+    );
+  }
   return state.addon;
+}
+
+/**
+ * For a host that reports the missing addon itself (the CLI logs it): no process warning.
+ */
+export function suppressNativeWarning(): void {
+  warned = true;
+}
+
+/** Whether the addon is loaded and, if not, why; loads it if not yet tried (no warning). */
+export interface NativeStatus {
+  loaded: boolean;
+  /** Why not (absent when loaded). */
+  reason?: string;
+  /** What runs degraded without it. */
+  degraded: readonly string[];
+}
+
+export function nativeStatus(): NativeStatus {
+  state ??= load();
+  const { info } = state;
+  return info.loaded
+    ? { loaded: true, degraded: [] }
+    : { loaded: false, reason: reasonOf(info), degraded: DEGRADED_FEATURES };
+}
+
+function reasonOf(info: NativeLoadInfo): string {
+  if (info.source === 'missing')
+    return `${info.error ?? 'not found'}: the install script could not build it (needs node-gyp, python3, a C compiler)`;
+  return info.path ? `${info.path}: ${info.error ?? 'unknown error'}` : (info.error ?? 'unknown error');
 }
 
 export function nativeLoadInfo(): NativeLoadInfo {
@@ -49,6 +94,7 @@ export function nativeLoadInfo(): NativeLoadInfo {
 export function resetNativeForTests(): void {
   state = undefined;
   unavailableReason = undefined;
+  warned = false;
 }
 
 function load(): { addon: NativeAddon | undefined; info: NativeLoadInfo } {

@@ -1,6 +1,6 @@
 import type { Payload } from '../../protocol/payload.js';
 import { isValidUrl } from '../../protocol/url.js';
-import { Server, type ServerOptions } from '../server.js';
+import { Server, type ServerOptions } from '../../server/server.js';
 
 export interface DemoServer {
   server: Server;

@@ -1,0 +1,62 @@
+/**
+ * Quick datagrams from a client to the server (the direction of a robot's telemetry): for each
+ * send rate (msgs/s, 0 = flat out), send for `durationMs`, let the receiver settle, then ask the
+ * server how many it received. Gives received/s and loss as a function of the send rate.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClientAdapter, Json } from '../adapter.js';
+
+/** Five characters, so that 20 + 5 + 65,479 = 65,504 B: the largest 4-aligned quick packet. */
+const URL = '/q-in';
+
+function send(client: ClientAdapter, data: Buffer, rate: number, durationMs: number) {
+  return new Promise<{ sent: number; failed: number; elapsedMs: number }>((resolve) => {
+    const t0 = performance.now();
+    let sent = 0;
+    let failed = 0;
+    const burst = rate > 0 ? 1 : 32;
+    const pump = (): void => {
+      const now = performance.now();
+      if (now - t0 >= durationMs) {
+        resolve({ sent, failed, elapsedMs: now - t0 });
+        return;
+      }
+      let budget = burst;
+      if (rate > 0) budget = Math.min(budget, Math.floor((rate * (now - t0)) / 1000) - sent);
+      for (let i = 0; i < budget; i++) {
+        if (client.quickSend(URL, data)) sent++;
+        else failed++;
+      }
+      setImmediate(pump);
+    };
+    pump();
+  });
+}
+
+export async function quickInTask(client: ClientAdapter, task: Json): Promise<Json> {
+  await client.prepareQuick?.();
+  const size = task.size as number;
+  const data = Buffer.alloc(size, 0x3c);
+  const cases: Json[] = [];
+  await send(client, data, 0, task.warmupMs as number);
+  for (const rate of task.rates as number[]) {
+    await sleep(100);
+    await client.control('/ctl/quick-in', { reset: true }, 10_000);
+    const run = await send(client, data, rate, task.durationMs as number);
+    await sleep(200); // datagrams still in the receive buffer count
+    const { received } = await client.control('/ctl/quick-in', { reset: true }, 10_000);
+    const got = received as number;
+    cases.push({
+      size,
+      rate,
+      sent: run.sent,
+      failed: run.failed,
+      received: got,
+      sendRate: (run.sent * 1000) / run.elapsedMs,
+      receivedPerSec: (got * 1000) / run.elapsedMs,
+      loss: run.sent > 0 ? Math.max(0, 1 - got / run.sent) : 0,
+    });
+  }
+  return { cases };
+}
