@@ -5,7 +5,7 @@
 #
 # Usage: deploy/board/image.sh x64|arm64
 # Env: VSOA_BOARD_CACHE (default /var/cache/vsoa-board), VSOA_BOARD_MIRROR (default: the first
-#      deb.debian.org-style URI of the host's apt sources, else http://deb.debian.org/debian).
+#      Debian URI of the host's apt sources).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"

@@ -29,14 +29,16 @@ image_dir() {
   echo "$BOARD_CACHE/$1-$key"
 }
 
-# The host's Debian mirror (deb822 .sources or one-line .list), else the default one.
+# The host's Debian mirror (deb822 .sources or one-line .list): the board image comes from the
+# same package source the host's apt uses. None found: set VSOA_BOARD_MIRROR.
 host_mirror() {
   local uri
   uri=$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{ print $2 }' |
     grep -v -- '-security' | head -n1 || true)
   [ -n "$uri" ] || uri=$(grep -hsE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{ print $2 }' |
     grep -v -- '-security' | grep -i debian | head -n1 || true)
-  echo "${uri:-http://deb.debian.org/debian}"
+  [ -n "$uri" ] || die 'no Debian mirror in the host apt sources: set VSOA_BOARD_MIRROR=<mirror URI>'
+  echo "$uri"
 }
 
 # The arm64 image runs through qemu-user: binfmt_misc must be mounted and qemu-aarch64 registered

@@ -44,6 +44,15 @@ export function stderrIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
+ * Where the CLI's one-line error messages go (usage errors, failures): stderr, each line
+ * prefixed `<3>` (err) when stderr is the journal, so that the line saying why a service exits
+ * is found by `journalctl -p err`; a terminal or a pipe gets the plain line.
+ */
+export function writeErrorLine(text: string): void {
+  process.stderr.write(stderrIsJournal() ? text.replace(/^(?=.)/gm, '<3>') : text);
+}
+
+/**
  * A synchronous stderr sink that prefixes each line with `<N>`, the priority journald reads
  * (units keep the default SyslogLevelPrefix=yes), so warn and error show with `-p warning`.
  * pino tells the sink each line's level through `lastLevel` (its metadata protocol).

@@ -4,7 +4,7 @@ import { nativeStatus, suppressNativeWarning } from '../native/addon.js';
 import { getLogger } from '../util/log.js';
 import { verbs as registeredVerbs, type VerbModule } from './commands/index.js';
 import { ExitCode, UsageError } from './errors.js';
-import { installCliLogger, LOG_LEVELS } from './logging.js';
+import { installCliLogger, LOG_LEVELS, writeErrorLine } from './logging.js';
 import { exitQuietlyWhenStdoutCloses, setQuiet } from './output.js';
 import { versionText } from './version.js';
 
@@ -34,7 +34,7 @@ function oneLine(message: string): string {
 
 /** Commander's own errors (unknown option, missing argument, bad choice) become one line with a hint. */
 function routeErrors(cmd: Command, options: RunOptions): void {
-  const writeErr = options.writeErr ?? ((s: string) => process.stderr.write(s));
+  const writeErr = options.writeErr ?? writeErrorLine;
   const writeOut = options.writeOut ?? ((s: string) => process.stdout.write(s));
   const path = commandPath(cmd);
   cmd.exitOverride();
@@ -112,7 +112,7 @@ export function buildProgram(options: RunOptions = {}): Command {
  * 2 usage error (one line on stderr saying what to do), 1 runtime failure.
  */
 export async function run(argv: readonly string[], options: RunOptions = {}): Promise<number> {
-  const writeErr = options.writeErr ?? ((s: string) => process.stderr.write(s));
+  const writeErr = options.writeErr ?? writeErrorLine;
   exitQuietlyWhenStdoutCloses();
   const program = buildProgram(options);
   let current: Command = program;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -62,6 +62,32 @@ describe('logging to journald', () => {
       expect(lines).toHaveLength(5);
       for (const l of lines) expect(l.startsWith('{')).toBe(true);
     }
+  }, 30_000);
+
+  it('stores the one-line error of a broken configuration at priority 3 (err)', async () => {
+    const config = join(dir, 'robot.json');
+    writeFileSync(config, '{"server": 3005}');
+    const file = join(dir, 'stderr-cli');
+    const fd = openSync(file, 'w');
+    try {
+      const st = fstatSync(fd);
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'robot', '--config', config],
+        {
+          cwd: repoRoot,
+          env: { ...process.env, JOURNAL_STREAM: `${st.dev}:${st.ino}` },
+          stdio: ['ignore', 'ignore', fd],
+        },
+      );
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(2);
+    } finally {
+      closeSync(fd);
+    }
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const line = lines.find((l) => l.includes('robot config'));
+    expect(line).toMatch(/^<3>vsoa robot: robot config .*"server" must be a url or a list of urls/);
   }, 30_000);
 
   it('maps pino levels onto sd-daemon priorities', () => {

@@ -3,7 +3,7 @@ import { packageInfo, targetArch } from '../version.js';
 import type { LatencySummary } from './histogram.js';
 import type { SearchStep } from './quick.js';
 import type { RpcPassResult } from './rpc.js';
-import type { BenchSettings } from './scenarios.js';
+import type { BenchSettings } from './settings.js';
 
 /** The machine a report was made on: what tells one board from another. */
 export interface MachineInfo {

@@ -4,22 +4,10 @@ import { QuickProbe, searchRate } from './quick.js';
 import type { BenchReport, QuickResult, RpcResult } from './report.js';
 import { machineInfo, sizeText, toolVersion } from './report.js';
 import { type Limit, round, runRpcPass } from './rpc.js';
+import type { BenchSettings } from './settings.js';
 import { type BenchStats, ECHO_URL, STATS_URL } from './wire.js';
 
-export type Scenario = 'rpc' | 'quick' | 'all';
-
-export interface BenchSettings {
-  scenario: Scenario;
-  /** Sizes for RPC; quick uses those of them that fit a quick datagram. */
-  sizes: number[];
-  quickSizes: number[];
-  /** Exactly one of duration and count is set. */
-  durationS: number | null;
-  count: number | null;
-  inflight: number;
-  /** Quick datagrams per second; null searches for the highest with < 1% loss. */
-  rate: number | null;
-}
+export type { BenchSettings, Scenario } from './settings.js';
 
 export interface BenchTarget {
   url: string;
