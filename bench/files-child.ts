@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     case 'raw-server': {
       // GET: the client sends 'G' and reads the file; PUT: it sends 'P' then the bytes.
       const server = net.createServer((socket) => {
+        socket.on('error', () => {}); // the peer may reset once it has what it wanted
         socket.once('data', (first: Buffer) => {
           if (first[0] === 0x47) void pipeline(createReadStream(a), socket).catch(() => {});
           else {
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     case 'raw-get':
     case 'raw-put': {
       const socket = net.connect(Number(a), '127.0.0.1');
+      socket.on('error', () => {});
       await new Promise((r) => socket.once('connect', r));
       if (mode === 'raw-get') {
         socket.write('G');

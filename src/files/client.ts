@@ -12,6 +12,7 @@ import {
   fileStatusName,
   type Progress,
 } from './types.js';
+import { WriteBehind } from './write-behind.js';
 
 /**
  * The client side of file transfer: getFile/putFile/listFiles over any VSOA server that runs
@@ -64,15 +65,29 @@ function openStream(client: FileClient, tunid: number, timeout: number): Promise
   });
 }
 
-async function localPartial(dest: string): Promise<{ file: string; size: number; sha: string } | undefined> {
+/** Names one version of a remote file (size and mtime), for the partial file of its download. */
+function versionTag(info: { size: number; mtime: number }): string {
+  return `${info.size.toString(36)}-${Math.round(info.mtime).toString(36)}`;
+}
+
+function trailerSha(line: string): string | undefined {
+  try {
+    const sha = (JSON.parse(line.trim()) as { sha256?: unknown }).sha256;
+    return typeof sha === 'string' ? sha : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function localPartial(dest: string): Promise<{ file: string; size: number; tag: string } | undefined> {
   const dir = path.dirname(dest);
   const prefix = `.${path.basename(dest)}.`;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     if (!name.startsWith(prefix) || !name.endsWith('.vsoa-part')) continue;
     const file = path.join(dir, name);
     const info = await lstat(file).catch(() => undefined);
-    const sha = name.slice(prefix.length, -'.vsoa-part'.length);
-    if (info?.isFile() && /^[0-9a-f]{16}$/.test(sha)) return { file, size: info.size, sha };
+    const tag = name.slice(prefix.length, -'.vsoa-part'.length);
+    if (info?.isFile() && /^[0-9a-z]+-[0-9a-z]+$/.test(tag)) return { file, size: info.size, tag };
   }
   return undefined;
 }
@@ -119,41 +134,52 @@ async function getOnce(
   const timeout = options.timeout ?? DEFAULT_TIMEOUT;
   let partial = options.resume === false ? undefined : await localPartial(localPath);
   const { header, payload } = await client.fetch(url, {
-    payload: { param: { offset: partial?.size ?? 0 } },
+    // trailer: the server may send the sha256 after the bytes instead of reading the file twice.
+    payload: { param: { offset: partial?.size ?? 0, trailer: true } },
     timeout,
   });
   if (header.status !== 0) throw refusal(url, header.status, payload.param);
   const info = payload.param as FileInfo;
-  if (!Array.isArray(info) && typeof info?.sha256 !== 'string')
+  if (Array.isArray(info) || typeof info?.size !== 'number')
     throw new FileTransferError(FileStatus.NOT_FOUND, `${url} is a directory`);
-  const sha16 = info.sha256.slice(0, 16);
-  if (partial && (partial.sha !== sha16 || info.offset !== partial.size)) {
+  // A partial belongs to one version of the remote file: its size and mtime name it.
+  const tag = versionTag(info);
+  if (partial && (partial.tag !== tag || info.offset !== partial.size)) {
     // The remote file changed since the partial was written: start over.
     await unlink(partial.file).catch(() => {});
     partial = undefined;
     if (info.offset !== 0) return getOnce(client, url, localPath, { ...options, resume: false });
   }
   const file =
-    partial?.file ?? path.join(path.dirname(localPath), `.${path.basename(localPath)}.${sha16}.vsoa-part`);
+    partial?.file ?? path.join(path.dirname(localPath), `.${path.basename(localPath)}.${tag}.vsoa-part`);
   const stream = await openStream(client, header.tunid, timeout);
   const handle = await open(file, partial ? 'a+' : 'w'); // a+: a resume hashes what is there
   const hash = createHash('sha256');
   let received = info.offset;
   try {
     if (info.offset > 0) await hashInto(hash, handle, info.offset);
+    const sink = new WriteBehind(handle, () => stream.destroy());
+    let trailer = '';
     await new Promise<void>((resolve, reject) => {
-      let writing = Promise.resolve();
       stream.on('data', (chunk: Buffer) => {
-        stream.pause();
+        const room = info.size - received;
+        if (chunk.length > room) {
+          // Past the file's bytes: the sha256 trailer line (bounded: a broken server is cut off).
+          trailer += chunk.subarray(room).toString('latin1');
+          if (trailer.length > 256) stream.destroy();
+          chunk = chunk.subarray(0, room);
+          if (chunk.length === 0) return;
+        }
         hash.update(chunk);
         received += chunk.length;
-        writing = handle.write(chunk).then(() => {
-          options.onProgress?.({ bytes: received, total: info.size });
-          stream.resume();
-        }, reject);
+        options.onProgress?.({ bytes: received, total: info.size });
+        if (!sink.push(chunk)) {
+          stream.pause();
+          sink.onDrain(() => stream.resume());
+        }
       });
       stream.once('close', () => {
-        void writing.then(() => resolve(), reject);
+        sink.flush().then(resolve, reject);
       });
     });
     if (received !== info.size) {
@@ -166,7 +192,8 @@ async function getOnce(
     await handle.sync();
     await handle.close();
     const digest = hash.digest('hex');
-    if (digest !== info.sha256) {
+    const expected = info.trailer ? trailerSha(trailer) : info.sha256;
+    if (digest !== expected) {
       await unlink(file).catch(() => {});
       throw new FileTransferError(FileStatus.IO_ERROR, `${url}: sha256 mismatch (got ${digest})`);
     }

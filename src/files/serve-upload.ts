@@ -12,6 +12,7 @@ import {
   type FileStream,
   type FilesLogger,
 } from './types.js';
+import { WriteBehind } from './write-behind.js';
 
 /**
  * The receiving end of SET: the bytes go to a partial file beside the target, are hashed as
@@ -155,8 +156,11 @@ async function receive(ctx: UploadContext, stream: FileStream, job: Job, release
     let received = job.offset;
     let expected = job.sha256;
     let trailer = '';
-    const file = handle;
-    const done = new Promise<'complete' | 'broken' | 'overflow'>((resolve, reject) => {
+    let failed: (() => void) | undefined;
+    const sink = new WriteBehind(handle, () => failed?.());
+    const done = new Promise<'complete' | 'broken' | 'overflow' | 'failed'>((resolve) => {
+      // A failing disk ends the upload at once (the queue is not kept growing).
+      failed = () => resolve('failed');
       const complete = (): void => {
         if (expected !== undefined) resolve('complete');
         else stream.resume(); // the trailer line is still to come
@@ -192,19 +196,22 @@ async function receive(ctx: UploadContext, stream: FileStream, job: Job, release
           chunk = chunk.subarray(0, room);
           if (chunk.length === 0) return;
         }
-        stream.pause();
         received += chunk.length;
         hash.update(chunk);
-        file.write(chunk).then(() => {
-          if (received === job.size) complete();
-          else stream.resume();
-        }, reject);
+        if (!sink.push(chunk)) {
+          stream.pause();
+          sink.onDrain(() => stream.resume());
+        }
+        if (received === job.size) complete();
       });
       stream.once('close', () => resolve('broken'));
       if (received === job.size) complete();
       else stream.resume();
     });
     const outcome = await done;
+    if (outcome === 'failed' || outcome === 'complete')
+      await sink.flush(); // a write error throws: the catch below
+    else await sink.flush().catch(() => {});
     if (outcome === 'broken') {
       ctx.log.info(
         { url: job.url, received, size: job.size },

@@ -1,8 +1,9 @@
 import { realpathSync, statSync } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { HashCache } from './hash-cache.js';
 import { existingPath, PathRefused, segmentsOf } from './paths.js';
+import { sendFile } from './serve-download.js';
 import { receiveUpload, type UploadContext } from './serve-upload.js';
 import {
   type DirEntry,
@@ -165,70 +166,4 @@ async function listing(root: string, dir: string): Promise<DirEntry[]> {
     });
   }
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-async function sendFile(
-  ctx: UploadContext,
-  cli: FileReplier,
-  req: FileRequest,
-  real: string,
-  param: unknown,
-): Promise<void> {
-  const offsetParam = (param as { offset?: unknown } | null | undefined)?.offset;
-  const handle = await open(real, 'r');
-  let handed = false;
-  try {
-    const info = await handle.stat();
-    if (info.size > ctx.maxFileSize) throw new PathRefused(FileStatus.TOO_LARGE, 'file over maxFileSize');
-    const offset = offsetParam ?? 0;
-    if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > info.size)
-      throw new PathRefused(FileStatus.BAD_PATH, `offset must be an integer within 0..${info.size}`);
-    if (!ctx.acquire()) throw new PathRefused(FileStatus.BUSY, 'too many transfers at once');
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      ctx.release();
-      void handle.close().catch(() => {});
-    };
-    handed = true;
-    let sha256: string;
-    try {
-      sha256 = await ctx.hashes.of(handle, info);
-    } catch (error) {
-      release();
-      throw error;
-    }
-    const stream = ctx.host.createStream(
-      (s, connected) => {
-        if (!connected) {
-          release();
-          return;
-        }
-        s.sendTimeout(ctx.sendTimeout);
-        const source = handle.createReadStream({
-          start: offset,
-          autoClose: false,
-          highWaterMark: 256 * 1024,
-        });
-        source.on('error', (error) => {
-          ctx.log.warn({ url: req.url, err: error }, 'file read failed; transfer aborted');
-          s.destroy();
-        });
-        source.pipe(s);
-      },
-      undefined,
-      ctx.streamTimeout,
-    );
-    const { mode, mtimeMs, size } = info;
-    ctx.log.debug({ url: req.url, size, offset, tunid: stream.tunid }, 'file download');
-    cli.reply(
-      req.seqno,
-      { param: { size, sha256, mtime: Math.round(mtimeMs), mode, offset } },
-      0,
-      stream.tunid,
-    );
-  } finally {
-    if (!handed) await handle.close().catch(() => {});
-  }
 }

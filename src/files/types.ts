@@ -63,10 +63,15 @@ export interface FilesLogger {
   debug(obj: object, msg: string): void;
 }
 
-/** What GET answers for a file. */
+/**
+ * What GET answers for a file. `sha256` is absent only when the client asked `{ trailer: true }`
+ * and the server had not hashed this version yet: then `trailer` is true and the sha256 follows
+ * the last byte on the stream as one line `{"sha256":"<hex>"}\n`.
+ */
 export interface FileInfo {
   size: number;
-  sha256: string;
+  sha256?: string;
+  trailer?: boolean;
   /** ms since the epoch. */
   mtime: number;
   mode: number;

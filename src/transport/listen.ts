@@ -1,5 +1,6 @@
 import type dgram from 'node:dgram';
 import net from 'node:net';
+import { untilBound } from './bound.js';
 import type { QuickSocketOptions } from './quick-socket.js';
 import { QuickSocket, quickRecvBufferSize } from './quick-socket.js';
 
@@ -10,25 +11,11 @@ export interface BoundPair {
 }
 
 function listenOn(listener: net.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
-    listener.once('error', onError);
-    listener.listen(port, host, () => {
-      listener.off('error', onError);
-      resolve();
-    });
-  });
+  return untilBound(listener, (done) => listener.listen(port, host, done));
 }
 
 function bindUdp(socket: dgram.Socket, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
-    socket.once('error', onError);
-    socket.bind({ port, address: host, exclusive: true }, () => {
-      socket.off('error', onError);
-      resolve();
-    });
-  });
+  return untilBound(socket, (done) => socket.bind({ port, address: host, exclusive: true }, done));
 }
 
 function closeQuietly(listener: net.Server): Promise<void> {

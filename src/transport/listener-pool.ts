@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Logger } from '../util/log.js';
 import { normalizeAddress } from './address.js';
+import { untilBound } from './bound.js';
 
 /** Spare listeners kept bound: enough for a burst of streams created in one tick. */
 const DEFAULT_SPARES = 4;
@@ -67,13 +68,7 @@ export class ListenerPool {
     // Nobody was told this port yet: whoever connects is not a stream's peer.
     server.on('connection', (socket) => socket.destroy());
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ port: 0, host: this.host, exclusive: true }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      await untilBound(server, (done) => server.listen({ port: 0, host: this.host, exclusive: true }, done));
       server.on('error', (error) => this.log.debug({ err: error }, 'stream listener error'));
       if (this.closed) server.close();
       else this.spares.push(server);

@@ -119,3 +119,27 @@ describe('files: downloads and uploads', () => {
     expect(sha256Of(path.join(root, 'target.bin'))).toBe(sha256Of(source));
   }, 60_000);
 });
+
+describe('files: the sha256 trailer of a download', () => {
+  it('a version not hashed yet goes with a trailer; once hashed, the reply carries the sha256', async () => {
+    const { client, root } = await fileServer();
+    const source = writeRandom(root, 't.bin', 300_000);
+    const first = await client.fetch('/files/t.bin', { payload: { param: { trailer: true } } });
+    expect(first.payload.param).toMatchObject({ size: 300_000, offset: 0, trailer: true });
+    expect((first.payload.param as { sha256?: string }).sha256).toBeUndefined();
+    const bytes: Buffer[] = [];
+    await new Promise<void>((resolve) => {
+      client.createStream(first.header.tunid, (s, connected) => {
+        if (!connected) resolve();
+        else s.on('data', (c: Buffer) => bytes.push(c));
+      });
+    });
+    const all = Buffer.concat(bytes);
+    expect(all.subarray(0, 300_000)).toEqual(readFileSync(source));
+    expect(JSON.parse(all.subarray(300_000).toString())).toEqual({ sha256: sha256Of(source) });
+    // Hashed while sent: the next GET (with or without trailer) has it in the reply.
+    const second = await client.fetch('/files/t.bin', { payload: { param: { trailer: true } } });
+    expect(second.payload.param).toMatchObject({ sha256: sha256Of(source), offset: 0 });
+    expect((second.payload.param as { trailer?: boolean }).trailer).toBeUndefined();
+  });
+});
