@@ -228,8 +228,8 @@ export async function streamEchoFlood(ms: number, rpcTunid: () => Promise<number
   s.destroy();
 }
 
-/** Wrong passwords as fast as the server answers, from one address, for `ms`. */
-export async function passwordGuessing(port: number, ms: number): Promise<number> {
+/** Wrong passwords as fast as the server answers, from one address, for `ms`; `seen` counts refusals as they come. */
+export async function passwordGuessing(port: number, ms: number, seen = { refused: 0 }): Promise<number> {
   let attempts = 0;
   const until = Date.now() + ms;
   const worker = async (): Promise<void> => {
@@ -241,7 +241,7 @@ export async function passwordGuessing(port: number, ms: number): Promise<number
       s.write(
         frame({ type: Type.SERVINFO, seqno: 0, flags: 0 }, JSON.stringify({ passwd: `guess${attempts}` })),
       );
-      await closedBy(s, 2000);
+      if (await closedBy(s, 2000)) seen.refused++;
       s.destroy();
     }
   };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/net.js';
 import {
   churn,
   garbage,
@@ -136,8 +137,10 @@ describe('hostile suite: password guessing', () => {
   });
 
   it('guessing from one address is slowed down, while another address connects at once', async () => {
-    const guessing = passwordGuessing(target.port, 3000);
-    await new Promise((r) => setTimeout(r, 500)); // let the guesser's backoff build up first
+    const seen = { refused: 0 };
+    const guessing = passwordGuessing(target.port, 3000, seen);
+    // The guesser's address is past its free failures (3) and into the backoff before we test.
+    await until(() => seen.refused >= 5, 3000, 'the guesser refused 5 times');
     const started = Date.now();
     // Linux routes all of 127/8 to loopback: 127.0.0.2 is a different peer address.
     const status = await handshakeFrom('127.0.0.2', target.port, 'right horse battery');
