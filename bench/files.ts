@@ -2,12 +2,12 @@
  * File transfer over loopback: getFile/putFile (what `vsoa cp` runs, sha256 on both ends
  * included) against a raw TCP copy of the same bytes (the floor), both directions, each side
  * its own process, rounds interleaved, medians.
- *   node --import tsx bench/files.ts [--mib 256] [--reps 3] [--quick]
+ *   node --import tsx bench/files.ts [--mib 256] [--reps 3] [--quick] [--dir DIR (default /dev/shm)]
  * Writes bench/results/files-<date>.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -67,7 +67,13 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] as number;
 };
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'vsoa-files-bench-'));
+// Files live in RAM (/dev/shm) when there is one: the disk's own noise would swamp the transfer.
+const tmpBase = (() => {
+  const i = process.argv.indexOf('--dir');
+  if (i > 0) return process.argv[i + 1] as string;
+  return existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+})();
+const root = mkdtempSync(path.join(tmpBase, 'vsoa-files-bench-'));
 try {
   const file = path.join(root, 'payload.bin');
   writeFileSync(file, randomBytes(mib * 1024 * 1024));
@@ -116,7 +122,10 @@ try {
     loadavg: os.loadavg(),
     node: process.version,
   };
-  writeFileSync(out, `${JSON.stringify({ machine, mib, reps, summary, rounds: results }, null, 2)}\n`);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ machine, mib, reps, dir: tmpBase, summary, rounds: results }, null, 2)}\n`,
+  );
   console.log(`files bench: wrote ${path.relative(process.cwd(), out)}`);
 } finally {
   rmSync(root, { recursive: true, force: true });
