@@ -7,6 +7,22 @@ import { UsageError } from './errors.js';
  * naming the verb, the file and the key.
  */
 
+/** The keys every service config shares: where the VSOA server is and how to reach it. */
+export interface ServerConfig {
+  server?: string | string[];
+  passwd?: string;
+  passwdFile?: string;
+  tls?: unknown;
+}
+
+/** ServerConfig plus the robot's timings (ms), for the verbs that keep a robot connection. */
+export interface RobotServerConfig extends ServerConfig {
+  keepalive?: number;
+  connTimeout?: number;
+  reconnDelay?: number;
+  maxReconnDelay?: number;
+}
+
 /** Reads `path` as a JSON object; refuses unreadable files, other JSON values and unknown keys. */
 export function readConfigObject(
   path: string,

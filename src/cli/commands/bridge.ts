@@ -5,7 +5,7 @@ import { parseVsoaUrl } from '../../position/resolve.js';
 import { Watchdog } from '../../systemd/watchdog.js';
 import { getLogger } from '../../util/log.js';
 import { intArg } from '../args.js';
-import { checkServerKey, readConfigObject } from '../config-file.js';
+import { checkServerKey, readConfigObject, type ServerConfig } from '../config-file.js';
 import { untilSignal } from '../connect.js';
 import {
   addConnectOptions,
@@ -20,11 +20,7 @@ import { UsageError } from '../errors.js';
 const PASSWORD_ENV = 'VSOA_MQTT_PASSWORD';
 
 /** The bridge config file (`/etc/vsoa/bridge-NAME.json`); command-line options override it. */
-interface BridgeConfig {
-  server?: string | string[];
-  passwd?: string;
-  passwdFile?: string;
-  tls?: unknown;
+interface BridgeConfig extends ServerConfig {
   broker?: string;
   prefix?: string;
   subscribe?: string[];

@@ -4,7 +4,7 @@ import { createGateway, type GatewayOptions } from '../../juggler/index.js';
 import { parseVsoaUrl } from '../../position/resolve.js';
 import { Watchdog } from '../../systemd/watchdog.js';
 import { getLogger } from '../../util/log.js';
-import { checkServerKey, isStringList, readConfigObject } from '../config-file.js';
+import { checkServerKey, isStringList, readConfigObject, type ServerConfig } from '../config-file.js';
 import { untilSignal } from '../connect.js';
 import {
   addConnectOptions,
@@ -16,16 +16,12 @@ import {
 import { UsageError } from '../errors.js';
 
 /** The gateway config file (`/etc/vsoa/gateway-NAME.json`); command-line options override it. */
-interface GatewayConfig {
-  server?: string | string[];
+interface GatewayConfig extends ServerConfig {
   subscribe?: string[];
   http?: string;
   static?: string;
   htpasswd?: string;
   pem?: string;
-  passwd?: string;
-  passwdFile?: string;
-  tls?: unknown;
   autoflush?: number;
   notify?: boolean;
 }

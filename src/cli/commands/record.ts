@@ -5,7 +5,7 @@ import { parseDuration, parseSize } from '../../record/units.js';
 import { Watchdog } from '../../systemd/watchdog.js';
 import { getLogger } from '../../util/log.js';
 import { intArg, serverUrlArg } from '../args.js';
-import { readConfigObject } from '../config-file.js';
+import { type RobotServerConfig, readConfigObject } from '../config-file.js';
 import { untilSignal } from '../connect.js';
 import {
   addConnectOptions,
@@ -18,8 +18,7 @@ import { UsageError } from '../errors.js';
 import { versionLine } from '../version.js';
 
 /** The record config file (`/etc/vsoa/record-NAME.json`); command-line options override it. */
-interface RecordConfig {
-  server?: string | string[];
+interface RecordConfig extends RobotServerConfig {
   subscribe?: string[];
   output?: string;
   compression?: 'zstd' | 'lz4' | 'none';
@@ -32,13 +31,6 @@ interface RecordConfig {
   quick?: boolean;
   publishTimeField?: string;
   overwrite?: boolean;
-  passwd?: string;
-  passwdFile?: string;
-  tls?: unknown;
-  keepalive?: number;
-  connTimeout?: number;
-  reconnDelay?: number;
-  maxReconnDelay?: number;
 }
 
 const CONFIG_KEYS = new Set([

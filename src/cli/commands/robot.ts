@@ -9,7 +9,7 @@ import { isValidUrl } from '../../protocol/url.js';
 import { Watchdog } from '../../systemd/watchdog.js';
 import { getLogger } from '../../util/log.js';
 import { intArg } from '../args.js';
-import { checkServerKey, isStringList, readConfigObject } from '../config-file.js';
+import { checkServerKey, isStringList, type RobotServerConfig, readConfigObject } from '../config-file.js';
 import { untilSignal } from '../connect.js';
 import { ConnectionLog, reportingClient } from '../connect-log.js';
 import {
@@ -25,15 +25,7 @@ import { payloadJson } from '../format.js';
 import { CONNECT_ENV, helpFooter } from '../help.js';
 
 /** The robot config file (`/etc/vsoa/robot-NAME.json`); command-line options override it. */
-interface RobotConfig {
-  server?: string | string[];
-  passwd?: string;
-  passwdFile?: string;
-  tls?: unknown;
-  keepalive?: number;
-  connTimeout?: number;
-  reconnDelay?: number;
-  maxReconnDelay?: number;
+interface RobotConfig extends RobotServerConfig {
   subscribe?: string[];
 }
 
