@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite and CI start for real: Mosquitto (the MQTT bridge),
 # Chromium (the dashboard, driven by playwright-core), debootstrap + systemd-nspawn + qemu binfmt
-# (the board images), iproute2 (network namespaces with tbf). Then cross/setup.sh (compilers,
-# qemu-user, Node.js binaries). Idempotent: installed packages are skipped; apt-get update runs once.
+# (the board images), iproute2 (network namespaces with tbf), through cross/setup.sh, which adds
+# its own (compilers, qemu-user) and the Node.js binaries. Idempotent: installed packages are
+# skipped; apt-get update runs at most once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,21 +15,9 @@ packages=(
   iproute2                             # ip netns, tc tbf
   openssl python3 procps util-linux    # certificates, notify sockets, prlimit/taskset
 )
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  echo ".ci/setup.sh: installing ${missing[*]}"
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo '.ci/setup.sh: apt packages already present'
-fi
+# cross/setup.sh installs these with its own list (one install step, apt-get update at most once).
+bash cross/setup.sh "${packages[@]}"
 # The Debian mosquitto package starts a system broker on 1883; the tests start their own.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
   systemctl disable --now mosquitto >/dev/null 2>&1 || true
 fi
-bash cross/setup.sh

@@ -3,6 +3,7 @@
 # the foreign Node.js binaries (the SEA blob must be made by the target binary itself), the
 # target libc/libstdc++ that qemu -L loads, and the official Node.js binaries from npm.
 # Idempotent: packages already installed are skipped; apt-get update runs at most once.
+# Usage: cross/setup.sh [more Debian packages to install in the same step]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ packages=(
   libstdc++6-arm64-cross libstdc++6-armhf-cross          # node links libstdc++.so.6 / libgcc_s.so.1
   libatomic1-armhf-cross                                 # ... and, on armv7l, libatomic.so.1
 )
+packages+=("$@")   # callers' own (.ci/setup.sh)
 # systemd-analyze verifies the units (test/deploy/units.test.ts); usually already present.
 command -v systemd-analyze >/dev/null || packages+=(systemd)
 # openssl makes throwaway certificates for the TLS tests; python3 binds notify sockets in tests.

@@ -15,6 +15,16 @@ export interface ServerConfig {
   tls?: unknown;
 }
 
+/** The keys of ServerConfig and of RobotServerConfig, for readConfigObject's known keys. */
+export const SERVER_CONFIG_KEYS = ['server', 'passwd', 'passwdFile', 'tls'] as const;
+export const ROBOT_SERVER_CONFIG_KEYS = [
+  ...SERVER_CONFIG_KEYS,
+  'keepalive',
+  'connTimeout',
+  'reconnDelay',
+  'maxReconnDelay',
+] as const;
+
 /** ServerConfig plus the robot's timings (ms), for the verbs that keep a robot connection. */
 export interface RobotServerConfig extends ServerConfig {
   keepalive?: number;

@@ -4,7 +4,13 @@ import { createGateway, type GatewayOptions } from '../../juggler/index.js';
 import { parseVsoaUrl } from '../../position/resolve.js';
 import { Watchdog } from '../../systemd/watchdog.js';
 import { getLogger } from '../../util/log.js';
-import { checkServerKey, isStringList, readConfigObject, type ServerConfig } from '../config-file.js';
+import {
+  checkServerKey,
+  isStringList,
+  readConfigObject,
+  SERVER_CONFIG_KEYS,
+  type ServerConfig,
+} from '../config-file.js';
 import { untilSignal } from '../connect.js';
 import {
   addConnectOptions,
@@ -39,15 +45,12 @@ interface GatewayCliOptions extends ConnectCliOptions {
 }
 
 const CONFIG_KEYS = [
-  'server',
+  ...SERVER_CONFIG_KEYS,
   'subscribe',
   'http',
   'static',
   'htpasswd',
   'pem',
-  'passwd',
-  'passwdFile',
-  'tls',
   'autoflush',
   'notify',
 ];

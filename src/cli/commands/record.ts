@@ -5,7 +5,7 @@ import { parseDuration, parseSize } from '../../record/units.js';
 import { Watchdog } from '../../systemd/watchdog.js';
 import { getLogger } from '../../util/log.js';
 import { intArg, serverUrlArg } from '../args.js';
-import { type RobotServerConfig, readConfigObject } from '../config-file.js';
+import { ROBOT_SERVER_CONFIG_KEYS, type RobotServerConfig, readConfigObject } from '../config-file.js';
 import { untilSignal } from '../connect.js';
 import {
   addConnectOptions,
@@ -34,7 +34,7 @@ interface RecordConfig extends RobotServerConfig {
 }
 
 const CONFIG_KEYS = new Set([
-  'server',
+  ...ROBOT_SERVER_CONFIG_KEYS,
   'subscribe',
   'output',
   'compression',
@@ -47,13 +47,6 @@ const CONFIG_KEYS = new Set([
   'quick',
   'publishTimeField',
   'overwrite',
-  'passwd',
-  'passwdFile',
-  'tls',
-  'keepalive',
-  'connTimeout',
-  'reconnDelay',
-  'maxReconnDelay',
 ]);
 
 interface RecordCliOptions extends ConnectCliOptions {

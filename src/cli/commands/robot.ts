@@ -9,7 +9,13 @@ import { isValidUrl } from '../../protocol/url.js';
 import { Watchdog } from '../../systemd/watchdog.js';
 import { getLogger } from '../../util/log.js';
 import { intArg } from '../args.js';
-import { checkServerKey, isStringList, type RobotServerConfig, readConfigObject } from '../config-file.js';
+import {
+  checkServerKey,
+  isStringList,
+  ROBOT_SERVER_CONFIG_KEYS,
+  type RobotServerConfig,
+  readConfigObject,
+} from '../config-file.js';
 import { untilSignal } from '../connect.js';
 import { ConnectionLog, reportingClient } from '../connect-log.js';
 import {
@@ -45,17 +51,7 @@ interface RobotCliOptions extends ConnectCliOptions {
 const MAX_OUTPUT_BACKLOG = 8 * 1024 * 1024;
 
 function readConfig(path: string): RobotConfig {
-  const config = readConfigObject(path, 'robot', [
-    'server',
-    'passwd',
-    'passwdFile',
-    'tls',
-    'keepalive',
-    'connTimeout',
-    'reconnDelay',
-    'maxReconnDelay',
-    'subscribe',
-  ]);
+  const config = readConfigObject(path, 'robot', [...ROBOT_SERVER_CONFIG_KEYS, 'subscribe']);
   for (const key of ['keepalive', 'connTimeout', 'reconnDelay', 'maxReconnDelay']) {
     const v = config[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) {
