@@ -23,6 +23,8 @@ export interface ServerAdapter {
   close(): Promise<void>;
 }
 
+export type EchoFraming = 'pipe' | 'message';
+
 export interface ClientAdapter {
   connect(port: number): Promise<void>;
   /** Echo RPC; `done(false)` when no successful reply came. */
@@ -33,6 +35,12 @@ export interface ClientAdapter {
   datagram(url: string, param: Json): void;
   /** A quick (UDP) datagram with `data` to the server; false when it could not be sent. */
   quickSend(url: string, data: Buffer): boolean;
+  /**
+   * The raw floor's echo framing, chosen before the first echo: 'pipe' (the default) writes
+   * every chunk straight back, 'message' reads each request whole and then replies, as an RPC
+   * does. The VSOA sides have only the RPC.
+   */
+  echoFraming?(framing: EchoFraming): void;
   /** Readies the quick channel before quickSend() (the raw floor binds its UDP socket). */
   prepareQuick?(): Promise<void>;
   subscribe(url: string): Promise<void>;

@@ -3,12 +3,19 @@
  * publisher would do. Frames have VSOA's sizes: a 25-byte head (4-byte length, 1-byte kind,
  * 20 filler bytes, like VSOA's 20-byte header plus a 5-byte url) then the data, so a
  * 262,119-byte publish is 262,144 bytes on the wire, as in VSOA. Client to server: JSON lines.
- * A connection whose first byte is 'P' speaks this; any other is the length-prefixed echo.
+ * A connection whose first byte is 'P' speaks this, 'M' the message echo; any other is the
+ * length-prefixed echo (the identity: chunks written straight back).
  */
 export const PUBSUB_MODE = 0x50; // 'P'
+/**
+ * A connection whose first byte is 'M' is the message echo, the RPC floor: each request is
+ * read whole (one Buffer, as any RPC handler gets it) and then written back with a reply head.
+ */
+export const MESSAGE_ECHO_MODE = 0x4d; // 'M'
 export const HEAD_BYTES = 25;
 export const KIND_PUBLISH = 0;
 export const KIND_REPLY = 1;
+export const KIND_REQUEST = 2;
 
 /** A frame head for `bodyBytes` of data (one allocation per frame, as a real publisher's). */
 export function frameHead(kind: number, bodyBytes: number): Buffer {

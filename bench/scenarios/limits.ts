@@ -26,6 +26,9 @@ const MAX_QUICK = 65_479;
 const QUICK_RATES = [5_000, 10_000, 20_000, 40_000, 0];
 const QUICK_SMOKE_RATES = [10_000, 0];
 
+const MESSAGE_FLOOR =
+  'raw floor: a message echo over plain `net` with the same frame sizes (a 25-byte head + the data): the server reads each request whole, then writes the head and the same bytes back; the client gets each reply as one Buffer, as an RPC does. The `rpc-echo` scenario keeps the identity echo (chunks written straight back, nothing waits for a whole message), which no RPC can match at 256 KiB: that floor overlaps both directions.';
+
 interface Case {
   label: string;
   values: Record<string, number>;
@@ -86,9 +89,10 @@ const rpcBig: LimitRow = {
     { key: 'p50', label: 'p50 µs', digits: 1 },
   ],
   main: 'callsPerSec',
-  note: 'raw floor: a length-prefixed echo over plain `net` (each chunk written straight back).',
+  note: MESSAGE_FLOOR,
   task: ({ settings }) => ({
     task: 'echo',
+    framing: 'message',
     sizes: [MAX_DATA],
     ...phaseMs(settings),
   }),
@@ -110,8 +114,10 @@ const rpcZero: LimitRow = {
   ],
   main: 'p50',
   lower: true,
+  note: MESSAGE_FLOOR,
   task: ({ settings }) => ({
     task: 'echo',
+    framing: 'message',
     sizes: [0],
     ...phaseMs(settings),
   }),

@@ -5,15 +5,23 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { ClientAdapter, Json } from '../lib/adapter.js';
+import type { ClientAdapter, EchoFraming, Json } from '../lib/adapter.js';
 import { runClient } from '../lib/client-main.js';
 import { FrameCounter, prefixFor } from '../lib/length-prefix.js';
-import { HEAD_BYTES, PUBSUB_MODE, RawReader } from '../lib/raw-wire.js';
+import {
+  frameHead,
+  HEAD_BYTES,
+  KIND_REQUEST,
+  MESSAGE_ECHO_MODE,
+  PUBSUB_MODE,
+  RawReader,
+} from '../lib/raw-wire.js';
 
 function rawClient(): ClientAdapter {
   let socket: net.Socket | undefined;
   let port = 0;
   let mode: 'echo' | 'pubsub' | undefined;
+  let framing: EchoFraming = 'pipe';
   const waiting: Array<(ok: boolean) => void> = [];
   let head = 0;
   const counter = new FrameCounter();
@@ -37,16 +45,19 @@ function rawClient(): ClientAdapter {
     head = 0;
     for (const done of left) done(false);
   };
-  const onEcho = (chunk: Buffer): void => {
-    for (let n = counter.push(chunk); n > 0; n--) {
-      const done = waiting[head++];
-      if (head > 1024 && head * 2 > waiting.length) {
-        waiting.splice(0, head);
-        head = 0;
-      }
-      done?.(true);
+  const replied = (): void => {
+    const done = waiting[head++];
+    if (head > 1024 && head * 2 > waiting.length) {
+      waiting.splice(0, head);
+      head = 0;
     }
+    done?.(true);
   };
+  const onEcho = (chunk: Buffer): void => {
+    for (let n = counter.push(chunk); n > 0; n--) replied();
+  };
+  // The message echo's replies, each delivered whole (joined when it spans chunks, as a VSOA client does).
+  const messageReader = new RawReader(replied, replied);
   const use = (wanted: 'echo' | 'pubsub'): net.Socket => {
     const s = socket;
     if (!s || s.destroyed) throw new Error('not connected');
@@ -55,6 +66,9 @@ function rawClient(): ClientAdapter {
       if (wanted === 'pubsub') {
         s.write(Buffer.from([PUBSUB_MODE]));
         s.on('data', (chunk: Buffer) => reader.push(chunk));
+      } else if (framing === 'message') {
+        s.write(Buffer.from([MESSAGE_ECHO_MODE]));
+        s.on('data', (chunk: Buffer) => messageReader.push(chunk));
       } else {
         s.on('data', onEcho);
       }
@@ -107,14 +121,20 @@ function rawClient(): ClientAdapter {
         return done(false);
       }
       waiting.push(done);
+      const message = framing === 'message';
       if (!data) {
-        s.write(prefixFor(0));
+        s.write(message ? frameHead(KIND_REQUEST, 0) : prefixFor(0));
         return;
       }
       s.cork();
-      s.write(prefixFor(data.length));
+      s.write(message ? frameHead(KIND_REQUEST, data.length) : prefixFor(data.length));
       s.write(data);
       s.uncork();
+    },
+    echoFraming(wanted) {
+      if (mode !== undefined && framing !== wanted)
+        throw new Error('echo framing is chosen before the first echo');
+      framing = wanted;
     },
     control(url, param, timeoutMs) {
       // The echo floor's server CPU is not measured (its server does no protocol work).

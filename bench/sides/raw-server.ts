@@ -1,7 +1,8 @@
 /**
  * The floor: plain Node.js, no VSOA. A connection starting with a 4-byte length is the
  * length-prefixed echo (each chunk written straight back: an echo is the identity); one
- * starting with 'P' is the raw pub/sub of raw-wire.ts, driven by the same Streamer as the
+ * starting with 'M' is the message echo (the RPC floor: requests read whole, then answered);
+ * one starting with 'P' is the raw pub/sub of raw-wire.ts, driven by the same Streamer as the
  * VSOA sides (window-paced TCP publishes, rate-paced UDP). A UDP socket on the same port
  * counts the datagrams clients send (the quick-in floor) and carries quick publishes.
  */
@@ -11,7 +12,15 @@ import type { Json } from '../lib/adapter.js';
 import { GcMeter } from '../lib/gc-meter.js';
 import { FrameCounter } from '../lib/length-prefix.js';
 import { num, onCommands, report } from '../lib/messages.js';
-import { frameHead, HEAD_BYTES, KIND_PUBLISH, KIND_REPLY, PUBSUB_MODE } from '../lib/raw-wire.js';
+import {
+  frameHead,
+  HEAD_BYTES,
+  KIND_PUBLISH,
+  KIND_REPLY,
+  MESSAGE_ECHO_MODE,
+  PUBSUB_MODE,
+  RawReader,
+} from '../lib/raw-wire.js';
 import { Streamer } from '../lib/streamer.js';
 
 const meter = new GcMeter();
@@ -97,10 +106,27 @@ function pubsub(socket: net.Socket, first: Buffer): void {
   onData(first.subarray(1));
 }
 
+/** The RPC floor: each request whole, then its reply (head + the same bytes, no copy). */
+function messageEcho(socket: net.Socket, first: Buffer): void {
+  const reader = new RawReader(
+    (body) => {
+      frames++;
+      socket.cork();
+      socket.write(frameHead(KIND_REPLY, body.length));
+      if (body.length > 0) socket.write(body);
+      socket.uncork();
+    },
+    () => {},
+  );
+  socket.on('data', (chunk: Buffer) => reader.push(chunk));
+  reader.push(first.subarray(1));
+}
+
 const server = net.createServer({ noDelay: true }, (socket) => {
   socket.on('error', () => socket.destroy());
   socket.once('data', (first: Buffer) => {
     if (first[0] === PUBSUB_MODE) return pubsub(socket, first);
+    if (first[0] === MESSAGE_ECHO_MODE) return messageEcho(socket, first);
     const counter = new FrameCounter();
     const echo = (chunk: Buffer): void => {
       frames += counter.push(chunk);

@@ -19,8 +19,10 @@ export const MAX_PENDING = 0xffff;
  * reply, on its timeout, or when the connection ends.
  *
  * One timer serves all timeouts, armed for the earliest deadline (a timer per request costs
- * more than the request itself when many are pipelined); a reply only deletes its entry, and
- * the timer goes when the table is empty, so it never keeps a process alive for nothing.
+ * more than the request itself when many are pipelined). A reply only deletes its entry: the
+ * timer stays armed even when the table empties, so a call after a call (one outstanding)
+ * arms and clears no timer; when it fires it re-arms for what is left, if anything. It is
+ * unref'd: the connection's socket is what keeps a process alive, and its end settles all.
  */
 export class PendingTable {
   private readonly entries = new Map<number, Entry>();
@@ -58,7 +60,7 @@ export class PendingTable {
 
   /** Forgets a request that could not be sent; its callback is not called. */
   cancel(seqno: number): void {
-    if (this.entries.delete(seqno) && this.entries.size === 0) this.disarm();
+    this.entries.delete(seqno);
   }
 
   /** Settles the request this reply answers; false if none (late or unknown reply). */
@@ -66,7 +68,6 @@ export class PendingTable {
     const entry = this.entries.get(packet.seqno);
     if (!entry || entry.type !== packet.type) return false;
     this.entries.delete(packet.seqno);
-    if (this.entries.size === 0) this.disarm();
     entry.settle(packet, 'reply');
     return true;
   }
@@ -83,6 +84,7 @@ export class PendingTable {
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(() => this.expire(), Math.max(0, at - Date.now()));
+    this.timer.unref();
   }
 
   private disarm(): void {

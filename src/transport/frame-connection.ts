@@ -17,8 +17,8 @@ const END_GRACE_MS = 1000;
 export const DEFAULT_FRAME_TIMEOUT = 30_000;
 
 /**
- * Connections corked this tick, uncorked by one tick callback for all of them (a fan-out to
- * 100 subscribers queued 100 callbacks per tick before).
+ * Connections that wrote this tick, reset (and uncorked) by one tick callback for all of them
+ * (a fan-out to 100 subscribers queued 100 callbacks per tick before).
  */
 let corkedNow: FrameConnection[] = [];
 let spare: FrameConnection[] = [];
@@ -82,6 +82,8 @@ export class FrameConnection {
   /** Corked until the end of this tick; `corkedBytes` were written since the last uncork. */
   private corked = false;
   private corkedBytes = 0;
+  /** A frame went out this tick: the tick's later frames are corked until its end. */
+  private wroteThisTick = false;
   private socketError: Error | undefined;
   /** end() was called: the close that follows is ours, not the peer's. */
   private endedLocally = false;
@@ -168,22 +170,29 @@ export class FrameConnection {
       return false;
     }
     const last = frame.length - 1;
-    if (!this.corked && length >= FLUSH_EARLY_BYTES) {
-      // A frame that would flush at once anyway (a 256 KiB publish): one writev now, without
-      // corking for the tick (no re-cork, no tick callback per subscriber).
-      this.socket.cork();
-      for (let i = 0; i < last; i++) this.socket.write(frame[i] as Buffer);
-      this.socket.write(frame[last] as Buffer, this.onFlushed);
-      this.socket.uncork();
+    if (!this.corked && (!this.wroteThisTick || length >= FLUSH_EARLY_BYTES)) {
+      // The tick's first frame (a reply, a call) and a frame that would flush at once anyway
+      // (a 256 KiB publish) go out now: one write or writev, no cork kept for the tick.
+      if (!this.wroteThisTick) {
+        this.wroteThisTick = true;
+        flushAtTickEnd(this);
+      }
+      if (last === 0) {
+        this.socket.write(frame[0] as Buffer, this.onFlushed);
+      } else {
+        this.socket.cork();
+        for (let i = 0; i < last; i++) this.socket.write(frame[i] as Buffer);
+        this.socket.write(frame[last] as Buffer, this.onFlushed);
+        this.socket.uncork();
+      }
       if (this.socket.writableLength > 0) this.sendTimer.arm();
       return true;
     }
-    // Every frame of this tick leaves in one writev: a syscall per frame was the cost that
-    // dominated pipelined RPC and fan-out. Big bursts flush early so the kernel takes them.
+    // Later frames of the same tick leave together in one writev at its end: a syscall per
+    // frame was the cost that dominated pipelined RPC and fan-out. Big bursts flush early.
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      flushAtTickEnd(this);
     }
     for (let i = 0; i < last; i++) this.socket.write(frame[i] as Buffer);
     this.socket.write(frame[last] as Buffer, this.onFlushed);
@@ -197,6 +206,7 @@ export class FrameConnection {
    * @internal called by flushAtTickEnd
    */
   uncorkTick(): void {
+    this.wroteThisTick = false;
     if (!this.corked) return;
     this.corked = false;
     this.corkedBytes = 0;

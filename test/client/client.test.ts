@@ -298,7 +298,7 @@ describe('PendingTable', () => {
     expect(table.allocate()).toBe(100);
   });
 
-  it('times requests out by one timer: earliest first, re-armed, gone once the table is empty', () => {
+  it('times requests out by one timer: earliest first, re-armed, left armed (unref) when the table empties', () => {
     vi.useFakeTimers();
     try {
       const table = new PendingTable();
@@ -330,12 +330,19 @@ describe('PendingTable', () => {
       expect(table.resolve(reply)).toBe(true);
       table.cancel(3);
       expect(table.size).toBe(0);
-      expect(vi.getTimerCount()).toBe(0);
+      // Still armed for seqno 1's deadline: the next call arms nothing. It fires, finds
+      // nothing, and is not re-armed.
+      expect(vi.getTimerCount()).toBe(1);
+      add(5, 2000);
+      expect(vi.getTimerCount()).toBe(1);
+      expect(table.resolve({ ...reply, seqno: 5 })).toBe(true);
       vi.advanceTimersByTime(5000);
+      expect(vi.getTimerCount()).toBe(0);
       expect(settled).toEqual([
         [2, 'timeout'],
         [4, 'timeout'],
         [1, 'reply'],
+        [5, 'reply'],
       ]);
     } finally {
       vi.useRealTimers();

@@ -33,16 +33,21 @@ async function pair(): Promise<{ conn: FrameConnection; socket: net.Socket }> {
 }
 
 describe('FrameConnection writes', () => {
-  it('sends every frame of one tick in a single writev', async () => {
+  it("writes a tick's first frame at once and the rest of the tick in a single writev", async () => {
     const { conn, socket } = await pair();
     const socketWrites = socket as unknown as { _writev: () => void; _write: () => void };
     const writev = vi.spyOn(socketWrites, '_writev');
     const write = vi.spyOn(socketWrites, '_write');
     for (let i = 0; i < 10; i++) conn.send(encodeFrame({ type: Type.PUBLISH, url: '/t' }, `${i}`));
+    // The first frame (a lone call or reply: no wait for the tick's end) is one write now.
+    expect(write).toHaveBeenCalledTimes(1);
     expect(writev).not.toHaveBeenCalled();
     await new Promise((r) => process.nextTick(r));
     expect(writev).toHaveBeenCalledTimes(1);
-    expect(write).not.toHaveBeenCalled();
+    expect(write).toHaveBeenCalledTimes(1);
+    // A new tick: its first frame is again written at once.
+    conn.send(encodeFrame({ type: Type.PUBLISH, url: '/t' }, 'next'));
+    expect(write).toHaveBeenCalledTimes(2);
   });
 
   it('hands a big burst to the kernel before the tick ends, and delivers every frame whole', async () => {

@@ -94,6 +94,7 @@ function pipelinedEcho(
 
 export async function echoTask(client: ClientAdapter, task: Json): Promise<Json> {
   const sizes = task.sizes as number[];
+  if (task.framing === 'message') client.echoFraming?.('message');
   const warmupMs = task.warmupMs as number;
   const durationMs = task.durationMs as number;
   const cases: Json[] = [];
