@@ -1,12 +1,18 @@
+import { performance } from 'node:perf_hooks';
+
 /**
  * One watchdog for "something queued must make progress": the send timer of a frame
  * connection and of a stream (they were two implementations). `arm()` starts
  * it if idle; `progress()` restarts the wait (or stops it once nothing is pending); `stop()`
- * stops it. One timer object per owner, refreshed rather than re-created; unref'd, so a
- * pending wait never keeps a process alive.
+ * stops it. Progress only notes the time (it comes with every completed write of a backlog:
+ * a `Timeout.refresh()` each time cost more than the write's own bookkeeping); when the timer
+ * fires it waits again for what is left since the last progress, so a stall is still declared
+ * `ms` after it began. Unref'd, so a pending wait never keeps a process alive.
  */
 export class StallTimer {
   private timer: NodeJS.Timeout | undefined;
+  /** performance.now() of the last progress (or of arm()): monotonic, a board's wall clock steps at its first NTP sync. */
+  private since = 0;
 
   /**
    * @param ms the wait; 0 or less disables the watchdog.
@@ -35,14 +41,14 @@ export class StallTimer {
   /** Starts waiting unless already waiting (or disabled). */
   arm(): void {
     if (this.ms <= 0 || this.timer) return;
-    this.timer = setTimeout(() => this.fire(), this.ms);
-    this.timer.unref();
+    this.since = performance.now();
+    this.wait(this.ms);
   }
 
   /** Something moved: wait afresh while work remains, else stop. */
   progress(): void {
     if (!this.timer) return;
-    if (this.pending()) this.timer.refresh();
+    if (this.pending()) this.since = performance.now();
     else this.stop();
   }
 
@@ -51,8 +57,16 @@ export class StallTimer {
     this.timer = undefined;
   }
 
+  private wait(ms: number): void {
+    this.timer = setTimeout(() => this.fire(), ms);
+    this.timer.unref();
+  }
+
   private fire(): void {
     this.timer = undefined;
-    if (this.pending()) this.onStall(this.ms);
+    if (!this.pending()) return;
+    const left = this.since + this.ms - performance.now();
+    if (left >= 1) this.wait(Math.ceil(left));
+    else this.onStall(this.ms);
   }
 }
