@@ -4,8 +4,8 @@ import { performance } from 'node:perf_hooks';
  * One watchdog for "something queued must make progress": the send timer of a frame
  * connection and of a stream (they were two implementations). `arm()` starts
  * it if idle; `progress()` restarts the wait (or stops it once nothing is pending); `stop()`
- * stops it. Progress only notes the time (it comes with every completed write of a backlog:
- * a `Timeout.refresh()` each time cost more than the write's own bookkeeping); when the timer
+ * stops it. Progress only notes the time (it comes with every completed write of a backlog,
+ * and reading a clock is cheaper than re-inserting the timer with `refresh()`); when the timer
  * fires it waits again for what is left since the last progress, so a stall is still declared
  * `ms` after it began. Unref'd, so a pending wait never keeps a process alive.
  */
