@@ -1,4 +1,5 @@
 import type { Packet } from '../protocol/index.js';
+import { monotonicNow } from '../util/clock.js';
 
 export type SettleReason = 'reply' | 'timeout' | 'closed';
 export type Settle = (packet: Packet | undefined, reason: SettleReason) => void;
@@ -6,7 +7,7 @@ export type Settle = (packet: Packet | undefined, reason: SettleReason) => void;
 interface Entry {
   type: number;
   settle: Settle;
-  /** Date.now() after which the request times out; 0 for never. */
+  /** monotonicNow() after which the request times out; 0 for never. */
   deadline: number;
 }
 
@@ -53,7 +54,7 @@ export class PendingTable {
   }
 
   add(seqno: number, type: number, timeoutMs: number, settle: Settle): void {
-    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
+    const deadline = timeoutMs > 0 ? monotonicNow() + timeoutMs : 0;
     this.entries.set(seqno, { type, settle, deadline });
     if (deadline !== 0 && deadline < this.timerAt) this.arm(deadline);
   }
@@ -83,7 +84,7 @@ export class PendingTable {
   private arm(at: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => this.expire(), Math.max(0, at - Date.now()));
+    this.timer = setTimeout(() => this.expire(), Math.max(0, at - monotonicNow()));
     this.timer.unref();
   }
 
@@ -97,7 +98,7 @@ export class PendingTable {
   private expire(): void {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
-    const now = Date.now();
+    const now = monotonicNow();
     const expired: Entry[] = [];
     let next = Number.POSITIVE_INFINITY;
     for (const [seqno, entry] of this.entries) {

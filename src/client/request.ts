@@ -11,6 +11,7 @@ import {
   Type,
   VsoaError,
 } from '../protocol/index.js';
+import { monotonicNow } from '../util/clock.js';
 import type { CallOptions } from './options.js';
 import { callSettings } from './options.js';
 import { MAX_PENDING, type Settle } from './pending.js';
@@ -107,7 +108,7 @@ export function sendWithRetry(
   const param = copy(request.param);
   const data = copy(request.data);
   const parked = {
-    deadline: request.timeout > 0 ? Date.now() + request.timeout : 0,
+    deadline: request.timeout > 0 ? monotonicNow() + request.timeout : 0,
     resend: (left: number) => attempt(left),
     fail: (reason: 'timeout' | 'closed') => settle(undefined, reason),
   };

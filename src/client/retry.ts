@@ -1,3 +1,4 @@
+import { monotonicNow } from '../util/clock.js';
 import { MAX_PENDING } from './pending.js';
 
 /** A request declared idempotent (`retry: true`) waiting for the next connection. */
@@ -6,7 +7,7 @@ export interface ParkedRequest {
   resend(remainingMs: number): boolean;
   /** Settles it as failed: its own timeout passed, or no connection will come. */
   fail(reason: 'timeout' | 'closed'): void;
-  /** Date.now() after which it has timed out; 0 for never. */
+  /** monotonicNow() after which it has timed out; 0 for never. */
   deadline: number;
 }
 
@@ -27,7 +28,7 @@ export class RetryList {
   /** Keeps a request for the next connect; false (not kept) when too many wait already. */
   park(request: ParkedRequest): boolean {
     if (this.parked.size >= MAX_PENDING) return false;
-    const left = request.deadline === 0 ? 0 : request.deadline - Date.now();
+    const left = request.deadline === 0 ? 0 : request.deadline - monotonicNow();
     if (request.deadline !== 0 && left <= 0) {
       request.fail('timeout');
       return true;
@@ -45,7 +46,7 @@ export class RetryList {
 
   /** Sends every parked request again, in the order they were parked. */
   resendAll(): void {
-    const now = Date.now();
+    const now = monotonicNow();
     for (const [request, timer] of [...this.parked]) {
       this.parked.delete(request);
       if (timer) clearTimeout(timer);

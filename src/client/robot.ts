@@ -1,5 +1,6 @@
 import { ConnectCode } from '../protocol/constants.js';
 import { ErrorCode, VsoaError } from '../protocol/errors.js';
+import { monotonicNow } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { RobotEvents } from './events.js';
 import type { ConnectOptions, RobotSettings } from './options.js';
@@ -137,7 +138,7 @@ export class Robot {
   /** true while the robot follows its own schedule; otherwise why it is stuck. */
   health(): true | string {
     if (this.state === 'stopped') return 'robot stopped';
-    const late = Date.now() - this.deadline;
+    const late = Math.round(monotonicNow() - this.deadline);
     return late <= 0 ? true : `robot stuck ${this.state} (${late} ms past its own schedule)`;
   }
 
@@ -174,7 +175,7 @@ export class Robot {
 
   /** The next step must come within `ms` (plus the margin). */
   private progress(ms: number): void {
-    this.deadline = Date.now() + ms + HEALTH_MARGIN_MS;
+    this.deadline = monotonicNow() + ms + HEALTH_MARGIN_MS;
   }
 
   /** One round: each server in order until one answers; then wait and start over. */
@@ -252,7 +253,7 @@ export class Robot {
     if (this.state !== 'connected') return;
     const { keepalive, pingLost } = this.settings;
     const link = this.linkNumber;
-    const sentAt = Date.now();
+    const sentAt = monotonicNow();
     const started = process.hrtime.bigint();
     const sent = this.host.ping((result) => {
       if (this.state !== 'connected' || link !== this.linkNumber || result === 'closed') return;
@@ -277,7 +278,7 @@ export class Robot {
           return;
         }
       }
-      this.schedulePing(Math.max(0, sentAt + keepalive - Date.now()));
+      this.schedulePing(Math.max(0, sentAt + keepalive - monotonicNow()));
     }, keepalive);
     if (sent) this.progress(2 * keepalive);
     else this.schedulePing(keepalive);

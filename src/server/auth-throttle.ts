@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { monotonicNow } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 
 /** Addresses tracked at most; past it the longest-quiet one is forgotten (memory stays bounded). */
@@ -45,7 +46,7 @@ export class AuthThrottle {
   /** Runs `check` now, or queued behind this address's backoff. */
   admit(address: string, check: PendingCheck): void {
     const entry = this.entry(throttleKey(address), false);
-    if (!entry || (entry.queue.length === 0 && Date.now() >= entry.nextAt)) {
+    if (!entry || (entry.queue.length === 0 && monotonicNow() >= entry.nextAt)) {
       check();
       return;
     }
@@ -58,7 +59,7 @@ export class AuthThrottle {
     if (this.options.base <= 0) return;
     const key = throttleKey(address);
     const entry = this.entry(key, true) as Entry;
-    const now = Date.now();
+    const now = monotonicNow();
     entry.failures += 1;
     entry.lastFailure = now;
     const over = entry.failures - this.options.free;
@@ -90,7 +91,7 @@ export class AuthThrottle {
 
   private entry(key: string, create: boolean): Entry | undefined {
     let entry = this.entries.get(key);
-    const now = Date.now();
+    const now = monotonicNow();
     if (entry && entry.queue.length === 0 && now - entry.lastFailure > FORGET_MS) {
       this.entries.delete(key);
       entry = undefined;
@@ -117,7 +118,7 @@ export class AuthThrottle {
 
   private schedule(entry: Entry): void {
     if (entry.timer) return;
-    const delay = Math.max(0, entry.nextAt - Date.now());
+    const delay = Math.max(0, entry.nextAt - monotonicNow());
     entry.timer = setTimeout(() => this.runNext(entry), delay);
     entry.timer.unref();
   }

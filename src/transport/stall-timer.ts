@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monotonicNow } from '../util/clock.js';
 
 /**
  * One watchdog for "something queued must make progress": the send timer of a frame
@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
  */
 export class StallTimer {
   private timer: NodeJS.Timeout | undefined;
-  /** performance.now() of the last progress (or of arm()): monotonic, a board's wall clock steps at its first NTP sync. */
+  /** monotonicNow() of the last progress (or of arm()). */
   private since = 0;
 
   /**
@@ -41,14 +41,14 @@ export class StallTimer {
   /** Starts waiting unless already waiting (or disabled). */
   arm(): void {
     if (this.ms <= 0 || this.timer) return;
-    this.since = performance.now();
+    this.since = monotonicNow();
     this.wait(this.ms);
   }
 
   /** Something moved: wait afresh while work remains, else stop. */
   progress(): void {
     if (!this.timer) return;
-    if (this.pending()) this.since = performance.now();
+    if (this.pending()) this.since = monotonicNow();
     else this.stop();
   }
 
@@ -65,7 +65,7 @@ export class StallTimer {
   private fire(): void {
     this.timer = undefined;
     if (!this.pending()) return;
-    const left = this.since + this.ms - performance.now();
+    const left = this.since + this.ms - monotonicNow();
     if (left >= 1) this.wait(Math.ceil(left));
     else this.onStall(this.ms);
   }

@@ -281,6 +281,32 @@ describe('Client: requests', () => {
 });
 
 describe('PendingTable', () => {
+  it('keeps time on a monotonic clock: a wall-clock step (NTP at boot) neither expires nor strands requests', () => {
+    vi.useFakeTimers();
+    try {
+      const year = 365 * 24 * 3600 * 1000;
+      const table = new PendingTable();
+      const settled: Array<[number, string]> = [];
+      const add = (seqno: number, timeout: number) =>
+        table.add(seqno, Type.RPC, timeout, (_p, reason) => settled.push([seqno, reason]));
+      add(1, 1000);
+      add(2, 60_000);
+      vi.setSystemTime(Date.now() + 10 * year); // an RTC-less board syncs its clock
+      vi.advanceTimersByTime(1000);
+      expect(settled).toEqual([[1, 'timeout']]); // 2 still has 59 s to go
+      add(3, 1000);
+      vi.setSystemTime(Date.now() - 10 * year);
+      vi.advanceTimersByTime(1000);
+      expect(settled).toEqual([
+        [1, 'timeout'],
+        [3, 'timeout'],
+      ]);
+      expect(table.size).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('skips seqnos in use, wraps, and refuses more than 0xFFFF pending', () => {
     const table = new PendingTable();
     const settle = () => {};

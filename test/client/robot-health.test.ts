@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Client } from '../../src/index.js';
 import { Type } from '../../src/protocol/index.js';
 import { onCleanup, until } from '../helpers/net.js';
@@ -62,5 +62,22 @@ describe('robot health while the server stops answering', () => {
     expect(client.robotHealth()).toBe(true);
     await until(() => client.robotHealth() !== true, 5000, 'the robot to count as stuck');
     expect(client.robotHealth()).toMatch(/stuck connecting/);
+  });
+
+  it('stays true when the wall clock steps by years (an RTC-less board at its first NTP sync)', async () => {
+    const raw = await rawVsoaServer((p, socket) => {
+      if (p.type === Type.PINGECHO) socket.write(replyTo(p));
+    });
+    const client = new Client();
+    onCleanup(() => client.close());
+    client.robot(`vsoa://127.0.0.1:${raw.port}`, { keepalive: 500 });
+    await until(() => client.robotStats()?.state === 'connected', 5000, 'the first connect');
+    const stepped = Date.now() + 10 * 365 * 24 * 3600 * 1000;
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(stepped);
+    try {
+      expect(client.robotHealth()).toBe(true);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });
