@@ -66,3 +66,10 @@ export function checkServerKey(config: Record<string, unknown>, verb: string, pa
     throw new UsageError(`${verb} config ${path}: "server" must be a url or a list of urls`);
   }
 }
+
+/** Sets the optional settings that were given; the others stay absent (the library's defaults apply). */
+export function assignDefined<T extends object>(target: T, values: Partial<T>): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== undefined) Object.assign(target, { [key]: value });
+  }
+}

@@ -5,7 +5,7 @@ import { parseVsoaUrl } from '../../position/resolve.js';
 import { Watchdog } from '../../systemd/watchdog.js';
 import { getLogger } from '../../util/log.js';
 import { intArg } from '../args.js';
-import { checkServerKey, readConfigObject, type ServerConfig } from '../config-file.js';
+import { assignDefined, checkServerKey, readConfigObject, type ServerConfig } from '../config-file.js';
 import { untilSignal } from '../connect.js';
 import {
   addConnectOptions,
@@ -42,27 +42,13 @@ interface BridgeConfig extends ServerConfig {
   tlsKey?: string;
 }
 
-interface BridgeCliOptions extends ConnectCliOptions {
+/** The command line: the config's keys, except `--sub` for `subscribe` and `--qos` still text. */
+interface BridgeCliOptions
+  extends ConnectCliOptions,
+    Omit<BridgeConfig, keyof ServerConfig | 'subscribe' | 'qos'> {
   config?: string;
-  broker?: string;
-  prefix?: string;
   sub?: string[];
-  downRpc?: string[];
-  downDgram?: string[];
   qos?: string;
-  retain?: boolean;
-  store?: string;
-  storeMax?: number;
-  offlineQuick?: string;
-  statsInterval?: number;
-  rpcTimeout?: number;
-  mqttVersion?: string;
-  clientId?: string;
-  username?: string;
-  passwordFile?: string;
-  tlsCa?: string;
-  tlsCert?: string;
-  tlsKey?: string;
 }
 
 const CONFIG_TYPES: Record<keyof BridgeConfig, 'string' | 'strings' | 'number' | 'boolean' | 'any'> = {
@@ -203,12 +189,11 @@ function optionsFrom(urls: string[], opts: BridgeCliOptions, config: BridgeConfi
   // systemd's StateDirectory= (several are colon-separated: the first is ours).
   const store = opts.store ?? config.store ?? process.env.STATE_DIRECTORY?.split(':')[0];
   if (store) options.store = store;
-  const storeMax = opts.storeMax ?? config.storeMax;
-  if (storeMax !== undefined) options.storeMax = storeMax;
-  const statsInterval = opts.statsInterval ?? config.statsInterval;
-  if (statsInterval !== undefined) options.statsInterval = statsInterval;
-  const rpcTimeout = opts.rpcTimeout ?? config.rpcTimeout;
-  if (rpcTimeout !== undefined) options.rpcTimeout = rpcTimeout;
+  assignDefined(options, {
+    storeMax: opts.storeMax ?? config.storeMax,
+    statsInterval: opts.statsInterval ?? config.statsInterval,
+    rpcTimeout: opts.rpcTimeout ?? config.rpcTimeout,
+  });
   return options;
 }
 

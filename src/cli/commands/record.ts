@@ -5,7 +5,12 @@ import { parseDuration, parseSize } from '../../record/units.js';
 import { Watchdog } from '../../systemd/watchdog.js';
 import { getLogger } from '../../util/log.js';
 import { intArg, serverUrlArg } from '../args.js';
-import { ROBOT_SERVER_CONFIG_KEYS, type RobotServerConfig, readConfigObject } from '../config-file.js';
+import {
+  assignDefined,
+  ROBOT_SERVER_CONFIG_KEYS,
+  type RobotServerConfig,
+  readConfigObject,
+} from '../config-file.js';
 import { untilSignal } from '../connect.js';
 import {
   addConnectOptions,
@@ -158,17 +163,15 @@ function recorderOptions(urls: string[], opts: RecordCliOptions): RecorderOption
       ...(tls ? { tls } : {}),
     },
   };
-  const optional: Array<[keyof RecorderOptions, number | undefined]> = [
-    ['splitSize', splitSize],
-    ['splitTime', splitTime],
-    ['duration', opts.duration ?? configUnit(c.duration, 'duration', path, parseDuration)],
-    ['chunkSize', opts.chunkSize ?? configUnit(c.chunkSize, 'chunkSize', path, parseSize)],
-    ['minFreeBytes', opts.minFree ?? configUnit(c.minFree, 'minFree', path, parseSize)],
-    ['maxQueueBytes', opts.maxQueue ?? configUnit(c.maxQueue, 'maxQueue', path, parseSize)],
-  ];
-  for (const [key, value] of optional) if (value !== undefined) Object.assign(options, { [key]: value });
-  const field = opts.publishTimeField ?? c.publishTimeField;
-  if (field !== undefined) options.publishTimeField = field;
+  assignDefined(options, {
+    splitSize,
+    splitTime,
+    duration: opts.duration ?? configUnit(c.duration, 'duration', path, parseDuration),
+    chunkSize: opts.chunkSize ?? configUnit(c.chunkSize, 'chunkSize', path, parseSize),
+    minFreeBytes: opts.minFree ?? configUnit(c.minFree, 'minFree', path, parseSize),
+    maxQueueBytes: opts.maxQueue ?? configUnit(c.maxQueue, 'maxQueue', path, parseSize),
+    publishTimeField: opts.publishTimeField ?? c.publishTimeField,
+  });
   return options;
 }
 
