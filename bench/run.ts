@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { canPin, killAll } from './lib/child.js';
 import { stopAllContention } from './lib/contend.js';
 import { describeMachine } from './lib/machine.js';
+import { describeMalloc } from './lib/malloc-env.js';
 import { renderHeader, renderTable } from './lib/table.js';
 import { allocation } from './scenarios/alloc.js';
 import { Collector, clientProfile, type Scenario, settingsFor } from './scenarios/context.js';
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
   if (contend > 0 && !chosen.includes(limits))
     console.error('note: --contend applies to the limits rows only');
 
-  const machine = describeMachine(REPO_DIR, canPin());
+  const machine = { ...describeMachine(REPO_DIR, canPin()), malloc: describeMalloc() };
   const mode = `${quick ? 'quick' : 'full'}${chosen === LIMITS ? ' limits' : ''}${contend > 0 ? ` contend ${contend}` : ''}`;
   console.error(`vsoa-edge bench (${mode}) on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
   console.error(`pinning: ${machine.pinning}`);
@@ -122,7 +123,9 @@ async function main(): Promise<void> {
 
   mkdirSync(resultsDir, { recursive: true });
   const host = os.hostname().replace(/[^A-Za-z0-9._-]/g, '_');
-  const tag = `${quick ? '-quick' : ''}${chosen === LIMITS ? '-limits' : ''}${contend > 0 ? `-contend${contend}` : ''}`;
+  // A run narrowed to some rows or sides gets its own name: it must not overwrite a full run's.
+  const narrowed = process.env.BENCH_LIMITS_ROWS || process.env.BENCH_SIDES ? '-partial' : '';
+  const tag = `${quick ? '-quick' : ''}${chosen === LIMITS ? '-limits' : ''}${contend > 0 ? `-contend${contend}` : ''}${narrowed}`;
   const file = path.join(resultsDir, `${date}-${host}${tag}.json`);
   const load = { loadAtEnd: os.loadavg()[0] ?? 0, contend, contendedCpus: contend > 0 ? [0, 1] : [] };
   const summary = chosen.includes(limits) ? limitsSummary(rows) : undefined;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Json } from './adapter.js';
+import { MALLOC_ENV } from './malloc-env.js';
 import { LINE_PREFIX } from './messages.js';
 
 const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -77,7 +78,12 @@ export class Child {
     this.proc = spawn(
       'sh',
       ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', ...pin, ...node],
-      { cwd: REPO_DIR, detached: true, stdio: ['pipe', 'pipe', 'pipe'] },
+      {
+        cwd: REPO_DIR,
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, ...MALLOC_ENV },
+      },
     );
     live.add(this);
     this.proc.stdin?.on('error', () => {}); // the child may be gone already

@@ -14,6 +14,8 @@ export interface Machine {
   vsoaOfficial: string;
   commit: string;
   pinning: string;
+  /** The malloc settings of the children (malloc-env.ts), where the run sets them. */
+  malloc?: string;
   /** 1-minute load average when the run started (other work on the machine skews results). */
   loadAtStart: number;
 }

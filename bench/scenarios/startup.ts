@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Side } from '../lib/adapter.js';
+import { MALLOC_ENV } from '../lib/malloc-env.js';
 import type { Scenario } from './context.js';
 
 const REPO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -34,7 +35,7 @@ async function startOnce(
   const t0 = performance.now();
   const proc = spawn(cmd, args, {
     stdio: ['ignore', 'pipe', 'ignore'],
-    env: { ...process.env, NODE_OPTIONS: '' },
+    env: { ...process.env, ...MALLOC_ENV, NODE_OPTIONS: '' },
   });
   try {
     const startMs = await new Promise<number>((resolve, reject) => {

@@ -79,6 +79,7 @@ export async function publishTask(factory: ClientFactory, task: Json): Promise<J
     const ackEvery = Math.max(1, Math.floor(window / 4));
     subs.reset(ackEvery);
     const cpu0 = process.cpuUsage();
+    const faults0 = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
     const server = await driver.control(
       '/ctl/stream',
@@ -89,7 +90,9 @@ export async function publishTask(factory: ClientFactory, task: Json): Promise<J
     const drained = await subs.drain(sent, 10_000);
     const elapsedMs = (subs.lastAt || performance.now()) - t0;
     const cpu = process.cpuUsage(cpu0);
+    const faults = process.resourceUsage().minorPageFault - faults0;
     return {
+      faultsPerMsg: faults / Math.max(1, subs.total),
       size,
       subscribers: n,
       sent,
