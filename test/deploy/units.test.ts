@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MALLOC_ENV } from '../../bench/lib/malloc-env.js';
 
 /**
  * The systemd units pass `systemd-analyze verify`. verify needs ExecStart's binary to exist,
@@ -102,6 +103,16 @@ describe('systemd units', () => {
     expect(unitText('vsoa-robot@.service')).toMatch(
       /^ExecStart=\/usr\/local\/bin\/vsoa robot --config \/etc\/vsoa\/robot-%i\.json$/m,
     );
+  });
+
+  it('the units that move data set the allocator settings the benchmarks measure with', () => {
+    // bench/lib/malloc-env.ts says its settings are the units'; this keeps the two the same.
+    const line = `Environment=${Object.entries(MALLOC_ENV)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`;
+    expect(Object.keys(MALLOC_ENV)).toEqual(['MALLOC_TRIM_THRESHOLD_', 'MALLOC_TOP_PAD_']);
+    for (const unit of ['vsoa-robot@', 'vsoa-bridge@', 'vsoa-gateway@', 'vsoa-record@'])
+      expect(unitText(`${unit}.service`).split('\n'), unit).toContain(line);
   });
 });
 
