@@ -209,10 +209,11 @@ export abstract class ClientCore extends EventEmitter<ClientEvents> {
 
   /** A request with a reply; with `retry` in robot mode, kept across a reconnect (see CallOptions.retry). */
   protected send(request: RpcRequest, settle: Settle): boolean {
-    const guarded: Settle = (packet, reason) =>
-      void safely(this.log, 'reply callback', () => settle(packet, reason));
     const robot = request.retry ? this.robotRunner : undefined;
     if (robot) {
+      // The retry list settles on its own (a timeout while parked): guard it here too.
+      const guarded: Settle = (packet, reason) =>
+        void safely(this.log, 'reply callback', () => settle(packet, reason));
       return sendWithRetry(
         () => this.session,
         robot.retries,
@@ -221,8 +222,9 @@ export abstract class ClientCore extends EventEmitter<ClientEvents> {
         guarded,
       );
     }
+    // The session's pending table logs a throwing callback ('reply callback threw').
     const { head, param, data, timeout } = request;
-    return this.session?.request(head, param, data, timeout, guarded) ?? false;
+    return this.session?.request(head, param, data, timeout, settle) ?? false;
   }
 
   private deliver(packet: Packet, quick: boolean): void {

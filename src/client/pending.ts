@@ -1,5 +1,6 @@
 import type { Packet } from '../protocol/index.js';
 import { monotonicNow } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
 
 export type SettleReason = 'reply' | 'timeout' | 'closed';
 export type Settle = (packet: Packet | undefined, reason: SettleReason) => void;
@@ -9,6 +10,13 @@ interface Entry {
   settle: Settle;
   /** monotonicNow() after which the request times out; 0 for never. */
   deadline: number;
+}
+
+export interface PendingHooks {
+  /** Called as each entry is settled, before its callback (the session counts RPCs in flight). */
+  settled?: (type: number) => void;
+  /** Where a throwing callback is logged (`reply callback threw`); without it, the throw propagates. */
+  log?: Logger;
 }
 
 /** Seqnos 0..0xFFFF serve requests that want a reply; at most this many can be pending. */
@@ -31,6 +39,9 @@ export class PendingTable {
   private timerAt = Number.POSITIVE_INFINITY;
   private next = 1;
   private nextOneWay = 1;
+
+  /** Hooks rather than a wrapper closure per request: a call allocates no settle of its own here. */
+  constructor(private readonly hooks: PendingHooks = {}) {}
 
   get size(): number {
     return this.entries.size;
@@ -69,7 +80,7 @@ export class PendingTable {
     const entry = this.entries.get(packet.seqno);
     if (!entry || entry.type !== packet.type) return false;
     this.entries.delete(packet.seqno);
-    entry.settle(packet, 'reply');
+    this.settle(entry, packet, 'reply');
     return true;
   }
 
@@ -78,7 +89,21 @@ export class PendingTable {
     const entries = [...this.entries.values()];
     this.entries.clear();
     this.disarm();
-    for (const entry of entries) entry.settle(undefined, 'closed');
+    for (const entry of entries) this.settle(entry, undefined, 'closed');
+  }
+
+  private settle(entry: Entry, packet: Packet | undefined, reason: SettleReason): void {
+    this.hooks.settled?.(entry.type);
+    const { log } = this.hooks;
+    if (!log) {
+      entry.settle(packet, reason);
+      return;
+    }
+    try {
+      entry.settle(packet, reason);
+    } catch (error) {
+      log.error({ err: error }, 'reply callback threw');
+    }
   }
 
   private arm(at: number): void {
@@ -111,6 +136,6 @@ export class PendingTable {
       }
     }
     if (next !== Number.POSITIVE_INFINITY && next < this.timerAt) this.arm(next);
-    for (const entry of expired) entry.settle(undefined, 'timeout');
+    for (const entry of expired) this.settle(entry, undefined, 'timeout');
   }
 }

@@ -78,7 +78,7 @@ export class Session {
   readonly conn: FrameConnection;
   readonly quick: QuickSocket | undefined;
   private readonly attempt: ConnectAttempt;
-  private readonly pending = new PendingTable();
+  private readonly pending: PendingTable;
   private readonly serverAddr: string;
   private quickPort: number;
   private state: State = 'handshake';
@@ -92,6 +92,12 @@ export class Session {
     private readonly handlers: SessionHandlers,
   ) {
     const { host, port, secure, log } = settings;
+    this.pending = new PendingTable({
+      settled: (type) => {
+        if (type === Type.RPC) this.rpcActivity(-1);
+      },
+      log,
+    });
     this.attempt = new ConnectAttempt(host, port, secure);
     this.serverAddr = normalizeAddress(host);
     this.quickPort = port;
@@ -203,10 +209,7 @@ export class Session {
     head.seqno = seqno; // callers build a fresh head per request: no copy needed
     const frame = encodeFrame(head, param, data);
     const isRpc = head.type === Type.RPC;
-    this.pending.add(seqno, head.type, timeout, (packet, reason) => {
-      if (isRpc) this.rpcActivity(-1);
-      settle(packet, reason);
-    });
+    this.pending.add(seqno, head.type, timeout, settle);
     if (isRpc) this.rpcActivity(1);
     if (!this.conn.send(frame)) {
       this.pending.cancel(seqno);

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { PendingTable } from '../../src/client/pending.js';
 import { Client, ConnectCode, fetch, type Header, Method, VsoaError } from '../../src/index.js';
 import { encodeFrame, type Packet, StreamDecoder, Type } from '../../src/protocol/index.js';
-import { collector, connectClient, deferred, onCleanup, startServer } from '../helpers/net.js';
+import { collector, connectClient, deferred, memoryLogger, onCleanup, startServer } from '../helpers/net.js';
 
 /** A raw TCP server on 127.0.0.1 that hands each connection and its decoded packets to `onConn`. */
 async function rawServer(
@@ -172,6 +172,27 @@ describe('Client: requests', () => {
     expect(error).toBeInstanceOf(VsoaError);
     expect((error as VsoaError).code).toBe('ERR_VSOA_NOT_CONNECTED');
     expect((error as Error).message).toMatch(/not connected/);
+  });
+
+  it('a call callback that throws is logged; the connection and the next call carry on', async () => {
+    const { server, url } = await startServer();
+    server.command('/echo', (cli, request, payload) => cli.reply(request.seqno, payload));
+    const { logger, lines } = memoryLogger();
+    const client = new Client({ logger });
+    onCleanup(() => client.close());
+    expect(await client.connect(url)).toBe(ConnectCode.OK);
+    const thrown = deferred<void>();
+    client.call('/echo', {}, () => {
+      thrown.resolve();
+      throw new Error('app bug');
+    });
+    await thrown.promise;
+    const { header } = await client.fetch('/echo', { payload: { param: { n: 1 } } });
+    expect(header.status).toBe(0);
+    expect(client.connected).toBe(true);
+    const logged = lines().filter((l) => l.msg === 'reply callback threw');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]?.level).toBe(50);
   });
 
   it('calls each callback exactly once: on timeout with nulls, and on connection loss', async () => {
@@ -373,6 +394,21 @@ describe('PendingTable', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('settles every entry when one callback throws: the throw is logged, the rest still run', () => {
+    const { logger, lines } = memoryLogger();
+    const counted: number[] = [];
+    const table = new PendingTable({ settled: (type) => counted.push(type), log: logger });
+    const reasons: string[] = [];
+    table.add(1, Type.RPC, 0, () => {
+      throw new Error('app bug');
+    });
+    table.add(2, Type.PINGECHO, 0, (_p, reason) => reasons.push(reason));
+    table.failAll();
+    expect(reasons).toEqual(['closed']);
+    expect(counted).toEqual([Type.RPC, Type.PINGECHO]);
+    expect(lines().filter((l) => l.msg === 'reply callback threw')).toHaveLength(1);
   });
 
   it('matches replies by seqno and type', () => {
