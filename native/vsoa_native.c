@@ -6,6 +6,8 @@
  *   setLinger(fd, onoff, seconds)        SO_LINGER takes a struct linger
  *   getLinger(fd) -> { on, seconds }
  *   notify(path, message)                one AF_UNIX datagram (systemd sd_notify); "@x" = abstract
+ *   tuneMalloc(trim, topPad, mmapMax) -> bool   glibc mallopt: M_TRIM_THRESHOLD, M_TOP_PAD,
+ *                                        M_MMAP_THRESHOLD (false where the C library is not glibc)
  *
  * Plain C and Node-API only, so one file cross-compiles with
  *   aarch64-linux-gnu-gcc -shared -fPIC -O2 -I<node>/include/node native/vsoa_native.c -o vsoa_native.node
@@ -18,6 +20,9 @@
 #include <node_api.h>
 
 #include <errno.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +262,31 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * The three glibc malloc settings of MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_ and
+ * MALLOC_MMAP_THRESHOLD_, for a process whose environment was not set before it started (glibc
+ * reads those variables once, at its first allocation). True when glibc accepted all three.
+ */
+static napi_value js_tune_malloc(napi_env env, napi_callback_info info) {
+  napi_value argv[3], result;
+  int32_t trim, pad, mmap_max;
+  int ok = 0;
+  if (!get_args(env, info, 3, argv) || !get_int(env, argv[0], "trimThreshold", &trim) ||
+      !get_int(env, argv[1], "topPad", &pad) || !get_int(env, argv[2], "mmapThreshold", &mmap_max))
+    return NULL;
+#if defined(__GLIBC__)
+  ok = mallopt(M_TRIM_THRESHOLD, trim) == 1;
+  ok = (mallopt(M_TOP_PAD, pad) == 1) && ok;
+  ok = (mallopt(M_MMAP_THRESHOLD, mmap_max) == 1) && ok;
+#else
+  (void)trim;
+  (void)pad;
+  (void)mmap_max;
+#endif
+  if (napi_get_boolean(env, ok, &result) != napi_ok) return NULL;
+  return result;
+}
+
 static int export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   return napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn) == napi_ok &&
@@ -267,7 +297,8 @@ NAPI_MODULE_INIT() {
   if (!export_fn(env, exports, "setsockopt", js_setsockopt) ||
       !export_fn(env, exports, "getsockopt", js_getsockopt) ||
       !export_fn(env, exports, "setLinger", js_set_linger) ||
-      !export_fn(env, exports, "getLinger", js_get_linger) || !export_fn(env, exports, "notify", js_notify))
+      !export_fn(env, exports, "getLinger", js_get_linger) || !export_fn(env, exports, "notify", js_notify) ||
+      !export_fn(env, exports, "tuneMalloc", js_tune_malloc))
     return NULL;
   return exports;
 }

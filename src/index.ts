@@ -19,6 +19,8 @@ export type { RobotOptions, RobotState, RobotStats } from './client/robot.js';
 export type { ClientStream, ClientStreamDataCallback, ClientStreamLinkCallback } from './client/stream.js';
 export type { NativeStatus } from './native/addon.js';
 export { nativeStatus } from './native/addon.js';
+export type { AllocatorTuning } from './native/allocator.js';
+export { ALLOCATOR_ENV, ALLOCATOR_TUNING, tuneAllocator } from './native/allocator.js';
 // Position service: name lookup (client) and the service itself.
 export type {
   AskResult,

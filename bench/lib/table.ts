@@ -27,8 +27,10 @@ function formatNumber(value: number | undefined, digits = 0, scale = 1): string 
   });
 }
 
-function ratio(a: number | undefined, b: number | undefined): string {
-  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '–';
+/** ours ÷ official; '–' when the official figure shows as 0 at the column's digits (0.2 ÷ 0.0 is no "87×"). */
+function ratio(a: number | undefined, b: number | undefined, digits = 0, scale = 1): string {
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b)) return '–';
+  if (Math.abs(b / scale) < 0.5 * 10 ** -digits) return '–';
   return `${(a / b).toFixed(2)}×`;
 }
 
@@ -77,7 +79,7 @@ export function renderTable(
         if (ours && Object.keys(ours.metrics).length && has) {
           emit(
             '*ours/official*',
-            columns.map((c) => `*${ratio(ours.metrics[c.key], row.metrics[c.key])}*`),
+            columns.map((c) => `*${ratio(ours.metrics[c.key], row.metrics[c.key], c.digits, c.scale)}*`),
           );
         }
       }

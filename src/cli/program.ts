@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { nativeStatus, suppressNativeWarning } from '../native/addon.js';
+import { tuneAllocator } from '../native/allocator.js';
 import { getLogger } from '../util/log.js';
 import { verbs as registeredVerbs, type VerbModule } from './commands/index.js';
 import { ExitCode, UsageError } from './errors.js';
@@ -101,6 +102,9 @@ export function buildProgram(options: RunOptions = {}): Command {
         'native addon not loaded; running degraded',
       );
     }
+    // Every verb may move large messages; a shell or a unit without the MALLOC_* variables gets them here.
+    const allocator = tuneAllocator();
+    log.debug(allocator, allocator.applied ? 'allocator tuned (mallopt)' : 'allocator left as is');
   });
 
   routeErrors(program, options);

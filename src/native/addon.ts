@@ -11,6 +11,8 @@ export interface NativeAddon {
   getLinger(fd: number): { on: boolean; seconds: number };
   /** Sends one AF_UNIX datagram to `path` (`@name` = abstract namespace); returns bytes sent. */
   notify(path: string, message: string): number;
+  /** glibc mallopt of the trim threshold, top pad and mmap threshold; false off glibc. Absent in addons built before it. */
+  tuneMalloc?(trimThreshold: number, topPad: number, mmapThreshold: number): boolean;
 }
 
 /** How the addon was (or was not) found. */
@@ -28,6 +30,7 @@ export const DEGRADED_FEATURES: readonly string[] = [
   'keepalive (Node default: 1 s probe interval, 10 probes)',
   'linger (not settable; reset only via socket.resetAndDestroy())',
   'sd_notify (systemd notifications are not sent)',
+  'allocator (tuneAllocator: set the MALLOC_* variables in the environment instead)',
 ];
 
 const ADDON_FILE = join('build', 'Release', 'vsoa_native.node');

@@ -197,7 +197,14 @@ export interface NativeStatus {
   source: 'env' | 'package' | 'disabled' | 'missing';
   path?: string;
   error?: string;
-  features: { priority: FeatureMode; keepalive: FeatureMode; linger: FeatureMode; notify: FeatureMode };
+  features: {
+    priority: FeatureMode;
+    keepalive: FeatureMode;
+    linger: FeatureMode;
+    notify: FeatureMode;
+    /** tuneAllocator (glibc mallopt). */
+    allocator: FeatureMode;
+  };
   /** Human-readable notes on what degraded mode lacks (empty when the addon is loaded). */
   degraded: readonly string[];
 }
@@ -209,7 +216,7 @@ export function nativeStatus(): NativeStatus {
   const status: NativeStatus = {
     addon: info.loaded,
     source: info.source,
-    features: { priority: mode, keepalive: mode, linger: mode, notify: mode },
+    features: { priority: mode, keepalive: mode, linger: mode, notify: mode, allocator: mode },
     degraded: info.loaded ? [] : DEGRADED_FEATURES,
   };
   if (info.path !== undefined) status.path = info.path;

@@ -94,6 +94,7 @@ describe('native addon', () => {
       keepalive: 'native',
       linger: 'native',
       notify: 'native',
+      allocator: 'native',
     });
   });
 });
@@ -322,8 +323,9 @@ describe('degraded mode (VSOA_NO_NATIVE=1)', () => {
       keepalive: 'degraded',
       linger: 'degraded',
       notify: 'degraded',
+      allocator: 'degraded',
     });
-    expect(status.degraded.length).toBe(4);
+    expect(status.degraded.length).toBe(5);
   });
 
   it('falls back without throwing and warns exactly once', async () => {
@@ -360,7 +362,7 @@ describe('degraded mode (VSOA_NO_NATIVE=1)', () => {
     const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string; degraded?: string[] });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.level).toBe(40);
-    expect(warnings[0]!.msg).toMatch(/degraded: priority, keepalive, linger, sd_notify/);
-    expect(warnings[0]!.degraded).toHaveLength(4);
+    expect(warnings[0]!.msg).toMatch(/degraded: priority, keepalive, linger, sd_notify, allocator/);
+    expect(warnings[0]!.degraded).toHaveLength(5);
   });
 });
