@@ -37,6 +37,15 @@ const INLINE_PARAM_BYTES = 2048;
  */
 const INLINE_DATA_BYTES = 4096;
 
+/**
+ * Whether encodeFrame passes the payload through by reference (a list of several buffers)
+ * rather than copying it into the head: a byte param over 2 KiB or data over 4 KiB.
+ */
+export function passesByReference(param: WireParam, data: Uint8Array | undefined): boolean {
+  if (param !== undefined && typeof param !== 'string' && param.byteLength > INLINE_PARAM_BYTES) return true;
+  return data !== undefined && data.byteLength > INLINE_DATA_BYTES;
+}
+
 function urlByteLength(url: string): number {
   const n = url.length === 0 ? 0 : Buffer.byteLength(url, 'utf8');
   if (n > MAX_URL_LENGTH) {

@@ -1,6 +1,12 @@
 import dgram from 'node:dgram';
 import type { FrameHead, Packet, WireParam } from '../protocol/index.js';
-import { decodeDatagram, encodeFrameInto, MAX_QPACKET_LENGTH } from '../protocol/index.js';
+import {
+  decodeDatagram,
+  encodeFrame,
+  encodeFrameInto,
+  MAX_QPACKET_LENGTH,
+  passesByReference,
+} from '../protocol/index.js';
 import { integer } from '../util/check.js';
 import type { Logger } from '../util/log.js';
 import { moduleLogger } from '../util/log.js';
@@ -64,14 +70,17 @@ function checkGranted(socket: dgram.Socket): void {
 }
 
 /**
- * The quick (UDP) channel: one datagram per packet, encoded into one reusable frame buffer.
- * `send()` hands the buffer to the kernel synchronously (see syncIpLookup); only when the
- * kernel queue was full and libuv kept a reference is a fresh buffer taken for the next frame.
+ * The quick (UDP) channel: one datagram per packet. A small packet is encoded into one reusable
+ * frame buffer; a large payload (the TCP rule: data over 4 KiB, a byte param over 2 KiB) is not
+ * copied but sent as a second iovec of the same datagram (`sendmsg`), which saves a 64 KiB copy
+ * per packet. `send()` hands the bytes to the kernel synchronously (see syncIpLookup); only when
+ * the kernel queue was full does libuv keep a reference: then a fresh frame buffer is taken for
+ * the next packet, and a large payload stays referenced until sent (hence the ownership rule).
  */
 export class QuickSocket {
   private frame = Buffer.allocUnsafe(MAX_QPACKET_LENGTH);
-  /** The last encoded frame: a view made once per encode, shared by every send of it. */
-  private encoded: Buffer = this.frame.subarray(0, 0);
+  /** The last encoded frame, made once per encode and shared by every send of it. */
+  private encoded: Buffer | Buffer[] = this.frame.subarray(0, 0);
 
   constructor(
     readonly socket: dgram.Socket,
@@ -123,8 +132,12 @@ export class QuickSocket {
     return requested.get(this.socket) ?? 0;
   }
 
-  /** Encodes one frame into the reusable buffer; throws RangeError past the quick limit. */
+  /** Encodes one frame (see the class comment); throws RangeError past the quick limit. */
   encode(head: FrameHead, param: WireParam, data: Uint8Array | undefined): void {
+    if (passesByReference(param, data)) {
+      this.encoded = encodeFrame(head, param, data, MAX_QPACKET_LENGTH);
+      return;
+    }
     if (this.socket.getSendQueueCount() > 0) this.frame = Buffer.allocUnsafe(MAX_QPACKET_LENGTH);
     this.encoded = this.frame.subarray(0, encodeFrameInto(this.frame, head, param, data, MAX_QPACKET_LENGTH));
   }
