@@ -140,16 +140,21 @@ const quickIn: LimitRow = {
     { key: 'sendRate', label: 'sent/s' },
   ],
   main: 'receivedPerSec',
-  note: 'Receive buffers: ours and the raw floor ask for 4 MiB (the default quickRecvBufferSize; the kernel caps it at net.core.rmem_max); the official server keeps the kernel default. "flat out" = as fast as each client sends.',
+  note: `Receive buffers: ours and the raw floor ask for 4 MiB (the default quickRecvBufferSize; the kernel caps it at net.core.rmem_max); the official server keeps the kernel default. "flat out" = as fast as each client sends; "flat out, one sender" = each side's own datagram captured once and resent by the raw floor's loop from the same socket, so every server gets the same load and received/s compares the receivers (the official client's socket is connected).`,
   task: ({ settings }) => ({
     task: 'quick-in',
     size: MAX_QUICK,
     rates: settings.quick ? QUICK_SMOKE_RATES : QUICK_RATES,
+    replay: true,
     ...phaseMs(settings),
   }),
   cases: (result) =>
     (result.cases as Json[]).map((c) => ({
-      label: (c.rate as number) > 0 ? `${(c.rate as number).toLocaleString('en-US')}/s` : 'flat out',
+      label: c.replay
+        ? 'flat out, one sender'
+        : (c.rate as number) > 0
+          ? `${(c.rate as number).toLocaleString('en-US')}/s`
+          : 'flat out',
       values: {
         receivedPerSec: c.receivedPerSec as number,
         lossPct: (c.loss as number) * 100,
