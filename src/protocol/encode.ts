@@ -42,8 +42,12 @@ const INLINE_DATA_BYTES = 4096;
  * rather than copying it into the head: a byte param over 2 KiB or data over 4 KiB.
  */
 export function passesByReference(param: WireParam, data: Uint8Array | undefined): boolean {
-  if (param !== undefined && typeof param !== 'string' && param.byteLength > INLINE_PARAM_BYTES) return true;
-  return data !== undefined && data.byteLength > INLINE_DATA_BYTES;
+  return !inlinesParam(param) || (data !== undefined && data.byteLength > INLINE_DATA_BYTES);
+}
+
+/** A JSON text param is always written into the head; a byte param up to 2 KiB is copied there. */
+function inlinesParam(param: WireParam): boolean {
+  return param === undefined || typeof param === 'string' || param.byteLength <= INLINE_PARAM_BYTES;
 }
 
 function urlByteLength(url: string): number {
@@ -125,8 +129,8 @@ export function encodeFrame(
   const pad = padLength(unpadded);
   checkLimit(unpadded + pad, limit);
 
-  const inlineParam = typeof param === 'string' || paramLen <= INLINE_PARAM_BYTES;
-  const inlineData = inlineParam && dataLen <= INLINE_DATA_BYTES;
+  const inlineParam = inlinesParam(param);
+  const inlineData = !passesByReference(param, data);
   const headLen = HEADER_LENGTH + urlLen + (inlineParam ? paramLen : 0) + (inlineData ? dataLen + pad : 0);
   const buf = allocHead(headLen);
   writeHeader(buf, 0, head, pad, urlLen, paramLen, dataLen);
