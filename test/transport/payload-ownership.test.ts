@@ -90,6 +90,10 @@ describe('payload ownership (issue 16.5)', () => {
       got.push(`${quick} ${p.length} ${p[2999]} ${payload.data?.length} ${payload.data?.[0]}`);
     };
     const param = Buffer.alloc(3000, 5);
+    // One byte past the quick limit on the by-reference path: refused by name, nothing sent.
+    expect(() =>
+      client.datagram('/d', { param, data: Buffer.alloc(65_507 - 20 - 2 - 3000 + 1) }, true),
+    ).toThrow(/MAX_QPACKET_LENGTH.*65507/);
     expect(client.datagram('/d', { param, data: Buffer.alloc(60_000, 6) }, true)).toBe(true);
     expect(await got.done).toEqual(['true 3000 5 60000 6']);
   });
