@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cross-compiles native/vsoa_native.c (one Node-API C file) for a target, against the
+# Cross-compiles native/ (two Node-API C files, one module) for a target, against the
 # include/node headers of the Node.js binary that target embeds. No node-gyp: one gcc call.
 # Usage: cross/build-addon.sh <target> <out.node>
 set -euo pipefail
@@ -15,6 +15,6 @@ include=$(node_dir "$t")/include/node
 # Same defines as binding.gyp; -fvisibility=hidden leaves only the Node-API entry points exported.
 read -r -a cflags <<<"${CFLAGS_FOR[$t]}"
 "${CC_FOR[$t]}" -shared -fPIC -O2 -Wall -Wextra -fvisibility=hidden -DNAPI_VERSION=8 -DBUILDING_NODE_EXTENSION \
-  "${cflags[@]}" -I "$include" -o "$out" native/vsoa_native.c
+  "${cflags[@]}" -I "$include" -o "$out" native/vsoa_native.c native/udp_batch.c
 "${STRIP_FOR[$t]}" --strip-unneeded "$out"
 echo "build-addon: $out ($t, $(stat -c %s "$out") bytes)"

@@ -8,16 +8,15 @@
  *   notify(path, message)                one AF_UNIX datagram (systemd sd_notify); "@x" = abstract
  *   tuneMalloc(trim, topPad, mmapMax) -> bool   glibc mallopt: M_TRIM_THRESHOLD, M_TOP_PAD,
  *                                        M_MMAP_THRESHOLD (false where the C library is not glibc)
+ *   udpBatchStart / udpBatchStop         batched UDP receive (recvmmsg), in udp_batch.c
  *
- * Plain C and Node-API only, so one file cross-compiles with
- *   aarch64-linux-gnu-gcc -shared -fPIC -O2 -I<node>/include/node native/vsoa_native.c -o vsoa_native.node
+ * Plain C, Node-API and libuv (for the batch receiver's poll) only, so the two files cross-compile with
+ *   aarch64-linux-gnu-gcc -shared -fPIC -O2 -I<node>/include/node native/vsoa_native.c native/udp_batch.c \
+ *     -o vsoa_native.node
  * Failures throw an Error shaped like Node's system errors: message "<syscall> <CODE>: <text>",
  * properties code ("EBADF"), errno (negative, as libuv reports it) and syscall.
  */
-#ifndef NAPI_VERSION
-#define NAPI_VERSION 8
-#endif
-#include <node_api.h>
+#include "vsoa_native.h"
 
 #include <errno.h>
 #if defined(__GLIBC__)
@@ -73,26 +72,31 @@ static const char *errno_name(int e) {
   }
 }
 
-/* Throws a Node-style system error for errno value `e`. */
-static void throw_errno(napi_env env, const char *syscall, int e) {
+napi_value errno_error(napi_env env, const char *syscall, int e) {
   char msg[256];
   const char *code = errno_name(e);
   napi_value js_code, js_msg, js_err, js_errno, js_syscall;
   snprintf(msg, sizeof msg, "%s %s: %s", syscall, code, strerror(e));
   if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &js_code) != napi_ok ||
       napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &js_msg) != napi_ok ||
-      napi_create_error(env, js_code, js_msg, &js_err) != napi_ok) {
-    napi_throw_error(env, code, msg);
-    return;
-  }
+      napi_create_error(env, js_code, js_msg, &js_err) != napi_ok)
+    return NULL;
   if (napi_create_int32(env, -e, &js_errno) == napi_ok) napi_set_named_property(env, js_err, "errno", js_errno);
   if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &js_syscall) == napi_ok)
     napi_set_named_property(env, js_err, "syscall", js_syscall);
-  napi_throw(env, js_err);
+  return js_err;
 }
 
-/* Reads `want` arguments; throws TypeError if fewer were passed. */
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+void throw_errno(napi_env env, const char *syscall, int e) {
+  napi_value err = errno_error(env, syscall, e);
+  if (err == NULL) {
+    napi_throw_error(env, errno_name(e), syscall);
+    return;
+  }
+  napi_throw(env, err);
+}
+
+int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
   if (argc < want) {
@@ -103,7 +107,7 @@ static int get_args(napi_env env, napi_callback_info info, size_t want, napi_val
 }
 
 /* Reads argument `v` as an int32; throws TypeError naming `what` if it is not a number. */
-static int get_int(napi_env env, napi_value v, const char *what, int32_t *out) {
+int get_int(napi_env env, napi_value v, const char *what, int32_t *out) {
   napi_valuetype t;
   char msg[96];
   if (napi_typeof(env, v, &t) != napi_ok) return 0;
@@ -287,7 +291,7 @@ static napi_value js_tune_malloc(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static int export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
+int export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   return napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn) == napi_ok &&
          napi_set_named_property(env, exports, name, fn) == napi_ok;
@@ -298,7 +302,7 @@ NAPI_MODULE_INIT() {
       !export_fn(env, exports, "getsockopt", js_getsockopt) ||
       !export_fn(env, exports, "setLinger", js_set_linger) ||
       !export_fn(env, exports, "getLinger", js_get_linger) || !export_fn(env, exports, "notify", js_notify) ||
-      !export_fn(env, exports, "tuneMalloc", js_tune_malloc))
+      !export_fn(env, exports, "tuneMalloc", js_tune_malloc) || !udp_batch_init(env, exports))
     return NULL;
   return exports;
 }

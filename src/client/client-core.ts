@@ -93,6 +93,11 @@ export abstract class ClientCore extends EventEmitter<ClientEvents> {
     return this.session?.quick?.recvBufferSize;
   }
 
+  /** Quick datagrams read per system call (see the `quickRecvBatch` option): 0 one at a time. */
+  get quickRecvBatch(): number | undefined {
+    return this.session?.quick?.recvBatch;
+  }
+
   /** @internal The current link's sockets, for socket-option diagnostics and tests. */
   get sockets(): { tcp: net.Socket | undefined; udp: dgram.Socket | undefined } {
     return { tcp: this.session?.conn.socket, udp: this.session?.quick?.socket };
@@ -130,6 +135,7 @@ export abstract class ClientCore extends EventEmitter<ClientEvents> {
         maxSendQueue: DEFAULT_MAX_SEND_QUEUE,
         linger: this.lingerSeconds,
         quickRecvBufferSize: this.settings.quickRecvBufferSize,
+        quickRecvBatch: this.settings.quickRecvBatch,
         log: this.log,
       },
       this.handlers,

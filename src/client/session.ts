@@ -42,6 +42,7 @@ export interface SessionSettings {
   /** SO_LINGER to apply once connected; undefined leaves the system default. */
   linger: number | undefined;
   quickRecvBufferSize: number;
+  quickRecvBatch: number;
   log: Logger;
 }
 
@@ -112,7 +113,12 @@ export class Session {
       const udp = QuickSocket.create(net.isIPv6(host) ? 'udp6' : 'udp4', {
         recvBufferSize: settings.quickRecvBufferSize,
       });
-      this.quick = new QuickSocket(udp, (packet, from) => this.onQuick(packet, from), log);
+      this.quick = new QuickSocket(
+        udp,
+        (packet, from) => this.onQuick(packet, from),
+        log,
+        settings.quickRecvBatch,
+      );
     }
   }
 

@@ -13,6 +13,26 @@ export interface NativeAddon {
   notify(path: string, message: string): number;
   /** glibc mallopt of the trim threshold, top pad and mmap threshold; false off glibc. Absent in addons built before it. */
   tuneMalloc?(trimThreshold: number, topPad: number, mmapThreshold: number): boolean;
+  /** Batched UDP receive on a dup of `fd` (native/udp_batch.c); absent in addons built before it. */
+  udpBatchStart?(fd: number, batch: number, state: UdpBatchState): UdpBatchHandle;
+  /** Stops a receiver and closes its dup; idempotent. */
+  udpBatchStop?(handle: UdpBatchHandle): void;
+}
+
+/** The native receiver, opaque to JavaScript. */
+export type UdpBatchHandle = object;
+
+/** What udpBatchStart fills for each batch before calling onBatch (native/udp_batch.c). */
+export interface UdpBatchState {
+  /** Datagram i at offset 0 (a whole 64 KiB slot or an exact copy). */
+  buffers: (Buffer | undefined)[];
+  /** Per datagram: length (-1: truncated), sender port, 4 or 6 (+ 8: addresses[i] is new). */
+  meta: Int32Array;
+  addresses: (string | undefined)[];
+  onBatch(count: number): void;
+  onError(error: Error): void;
+  /** Set by udpBatchStart: the receiver lives until stopped. */
+  handle?: UdpBatchHandle;
 }
 
 /** How the addon was (or was not) found. */
@@ -31,6 +51,7 @@ export const DEGRADED_FEATURES: readonly string[] = [
   'linger (not settable; reset only via socket.resetAndDestroy())',
   'sd_notify (systemd notifications are not sent)',
   'allocator (tuneAllocator: set the MALLOC_* variables in the environment instead)',
+  'quick-batch (quickRecvBatch: one recvmsg and one callback per quick datagram)',
 ];
 
 const ADDON_FILE = join('build', 'Release', 'vsoa_native.node');

@@ -1,3 +1,4 @@
+import { DEFAULT_QUICK_RECV_BATCH, quickRecvBatch } from '../transport/quick-batch.js';
 import { DEFAULT_QUICK_RECV_BUFFER_SIZE, quickRecvBufferSize } from '../transport/quick-socket.js';
 import { duration, integer, optionsObject } from '../util/check.js';
 import type { Logger } from '../util/log.js';
@@ -20,7 +21,7 @@ export const DEFAULT_AUTH_FREE_FAILURES = 3;
 export const DEFAULT_AUTH_BACKOFF_BASE = 100;
 /** The longest delay between two password checks for one address, ms. */
 export const DEFAULT_AUTH_BACKOFF_MAX = 2000;
-export { DEFAULT_QUICK_RECV_BUFFER_SIZE };
+export { DEFAULT_QUICK_RECV_BATCH, DEFAULT_QUICK_RECV_BUFFER_SIZE };
 
 export interface ServerOptions {
   /** Server info sent to every client in the SERVINFO reply: any JSON value. */
@@ -51,6 +52,11 @@ export interface ServerOptions {
   authBackoffMax?: number;
   /** SO_RCVBUF the quick (UDP) socket asks for, bytes (DEFAULT_QUICK_RECV_BUFFER_SIZE; 0: the kernel's). */
   quickRecvBufferSize?: number;
+  /**
+   * Quick datagrams read per system call, 0..64 (DEFAULT_QUICK_RECV_BATCH, 32): recvmmsg through
+   * the native addon, one callback per batch. 0, or no addon: Node reads them one at a time.
+   */
+  quickRecvBatch?: number;
   logger?: Logger;
 }
 
@@ -68,6 +74,7 @@ export interface ServerConfig {
   authBackoffBase: number;
   authBackoffMax: number;
   quickRecvBufferSize: number;
+  quickRecvBatch: number;
   log: Logger;
 }
 
@@ -102,6 +109,11 @@ export function resolveServerOptions(input: ServerOptions | undefined): ServerCo
     authBackoffBase: ms(options.authBackoffBase, 'authBackoffBase', DEFAULT_AUTH_BACKOFF_BASE),
     authBackoffMax: ms(options.authBackoffMax, 'authBackoffMax', DEFAULT_AUTH_BACKOFF_MAX),
     quickRecvBufferSize: quickRecvBufferSize(options.quickRecvBufferSize, 'options.quickRecvBufferSize'),
+    quickRecvBatch: quickRecvBatch(
+      options.quickRecvBatch,
+      'options.quickRecvBatch',
+      DEFAULT_QUICK_RECV_BATCH,
+    ),
     log: options.logger ?? moduleLogger('server'),
   };
 }

@@ -90,6 +90,14 @@ export class Server {
     return this.quickSocket?.recvBufferSize;
   }
 
+  /**
+   * Quick datagrams read per system call (the `quickRecvBatch` option once listening); 0 when
+   * Node reads them one at a time (option 0, or no addon); undefined without a quick socket.
+   */
+  get quickRecvBatch(): number | undefined {
+    return this.quickSocket?.recvBatch;
+  }
+
   /** Registers an RPC handler. A url ending in `/` also serves everything below it. */
   command(url: string, handler: CommandHandler, options: { wq?: WorkQueue } = {}): this {
     this.commands.set(url, handler, options.wq);
@@ -124,7 +132,13 @@ export class Server {
     this.listener = pair.listener;
     this.boundPort = pair.port;
     this.boundHost = host;
-    if (pair.udp) this.quickSocket = new QuickSocket(pair.udp, (p, from) => this.onQuick(p, from), this.log);
+    if (pair.udp)
+      this.quickSocket = new QuickSocket(
+        pair.udp,
+        (p, from) => this.onQuick(p, from),
+        this.log,
+        this.config.quickRecvBatch,
+      );
     this.closing = undefined;
     this.log.debug({ host, port: pair.port }, 'listening');
   }

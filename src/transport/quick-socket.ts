@@ -11,6 +11,7 @@ import { integer } from '../util/check.js';
 import type { Logger } from '../util/log.js';
 import { moduleLogger } from '../util/log.js';
 import { syncIpLookup } from './address.js';
+import { type BatchReceiver, startBatchReceive } from './quick-batch.js';
 
 export type QuickPacketHandler = (packet: Packet, from: dgram.RemoteInfo) => void;
 
@@ -57,6 +58,15 @@ function isCapped(granted: number, asked: number): boolean {
   return granted < (process.platform === 'linux' ? 2 * asked : asked);
 }
 
+function isBound(socket: dgram.Socket): boolean {
+  try {
+    socket.address();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function checkGranted(socket: dgram.Socket): void {
   const asked = requested.get(socket);
   if (asked === undefined || asked === 0 || cappedLogged) return;
@@ -82,10 +92,18 @@ export class QuickSocket {
   /** The last encoded frame, made once per encode and shared by every send of it. */
   private encoded: Buffer | Buffer[] = this.frame.subarray(0, 0);
 
+  private receiver: BatchReceiver | undefined;
+  private closed = false;
+
+  /**
+   * `recvBatch` > 0 reads up to that many datagrams per system call once the socket is bound
+   * (see startBatchReceive); without the addon, or with 0, Node reads them one at a time.
+   */
   constructor(
     readonly socket: dgram.Socket,
     onPacket: QuickPacketHandler,
     log: Logger,
+    recvBatch = 0,
   ) {
     socket.on('message', (msg, rinfo) => {
       const packet = decodeDatagram(msg);
@@ -100,6 +118,32 @@ export class QuickSocket {
       }
     });
     socket.on('error', (error) => log.debug({ err: error }, 'quick socket error'));
+    if (recvBatch > 0) this.batchWhenBound(recvBatch, log);
+  }
+
+  private batchWhenBound(batch: number, log: Logger): void {
+    const start = (): void => {
+      if (this.closed) return;
+      this.receiver = startBatchReceive(this.socket, batch, (error) =>
+        log.debug({ err: error }, 'quick socket error'),
+      );
+      if (this.receiver === undefined) log.debug('quick batch receive unavailable; one datagram per call');
+    };
+    if (isBound(this.socket)) start();
+    else this.socket.once('listening', start);
+    // A socket closed directly, not through close(), releases the receiver's descriptor too.
+    this.socket.once('close', () => this.stopBatch());
+  }
+
+  private stopBatch(): void {
+    this.closed = true;
+    this.receiver?.stop();
+    this.receiver = undefined;
+  }
+
+  /** Datagrams read per system call: 0 while Node reads them one at a time. */
+  get recvBatch(): number {
+    return this.receiver?.batch ?? 0;
   }
 
   /**
@@ -164,6 +208,7 @@ export class QuickSocket {
   }
 
   close(): void {
+    this.stopBatch();
     try {
       this.socket.close();
     } catch {

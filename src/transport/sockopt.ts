@@ -35,6 +35,7 @@ export type AnySocket = NetSocket | DgramSocket;
 interface HandleLike {
   fd?: unknown;
   _parent?: HandleLike;
+  recvStop?: unknown;
 }
 
 let dgramStateSymbol: symbol | undefined;
@@ -50,18 +51,33 @@ export function socketFd(sock: AnySocket): number | undefined {
   if (sock instanceof NetSocket) {
     handle = (sock as unknown as { _handle?: HandleLike | null })._handle ?? undefined;
   } else {
-    dgramStateSymbol ??= Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
-    if (dgramStateSymbol !== undefined) {
-      const st = (sock as unknown as Record<symbol, { handle?: HandleLike | null } | undefined>)[
-        dgramStateSymbol
-      ];
-      handle = st?.handle ?? undefined;
-    }
+    handle = dgramHandle(sock);
   }
   for (let h = handle; h !== undefined; h = h._parent) {
     if (typeof h.fd === 'number' && Number.isInteger(h.fd) && h.fd >= 0) return h.fd;
   }
   return undefined;
+}
+
+/** A dgram socket's UDP handle (Node keeps it in the internal 'state symbol' property), or undefined. */
+function dgramHandle(sock: DgramSocket): HandleLike | undefined {
+  dgramStateSymbol ??= Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
+  if (dgramStateSymbol === undefined) return undefined;
+  const st = (sock as unknown as Record<symbol, { handle?: HandleLike | null } | undefined>)[
+    dgramStateSymbol
+  ];
+  return st?.handle ?? undefined;
+}
+
+/**
+ * Stops libuv's receive on a bound dgram socket (sending is unaffected), for a reader that takes
+ * the descriptor over; false when this Node.js keeps its handle elsewhere.
+ */
+export function stopDgramReceive(sock: DgramSocket): boolean {
+  const handle = dgramHandle(sock);
+  if (handle === undefined || typeof handle.recvStop !== 'function') return false;
+  (handle.recvStop as (this: HandleLike) => number).call(handle);
+  return true;
 }
 
 function native(sock: AnySocket): { addon: NativeAddon; fd: number } | undefined {
@@ -204,6 +220,8 @@ export interface NativeStatus {
     notify: FeatureMode;
     /** tuneAllocator (glibc mallopt). */
     allocator: FeatureMode;
+    /** quickRecvBatch (recvmmsg). */
+    quickBatch: FeatureMode;
   };
   /** Human-readable notes on what degraded mode lacks (empty when the addon is loaded). */
   degraded: readonly string[];
@@ -216,7 +234,15 @@ export function nativeStatus(): NativeStatus {
   const status: NativeStatus = {
     addon: info.loaded,
     source: info.source,
-    features: { priority: mode, keepalive: mode, linger: mode, notify: mode, allocator: mode },
+    features: {
+      priority: mode,
+      keepalive: mode,
+      linger: mode,
+      notify: mode,
+      allocator: mode,
+      // An addon built before udp_batch.c loads without it.
+      quickBatch: info.loaded && loadNative()?.udpBatchStart !== undefined ? 'native' : 'degraded',
+    },
     degraded: info.loaded ? [] : DEGRADED_FEATURES,
   };
   if (info.path !== undefined) status.path = info.path;

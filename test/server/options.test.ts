@@ -50,6 +50,8 @@ describe('server options', () => {
     ['maxSendQueue', 1.5, RangeError],
     ['maxSubscriptions', Number.NaN, TypeError],
     ['quickRecvBufferSize', -1, RangeError],
+    ['quickRecvBatch', 65, RangeError],
+    ['quickRecvBatch', '32', TypeError],
   ])('options.%s = %j is refused with a %o naming it', (name, value, type) => {
     expect(() => new Server({ [name]: value })).toThrow(type);
     expect(() => new Server({ [name]: value })).toThrow(new RegExp(name));

@@ -95,6 +95,7 @@ describe('native addon', () => {
       linger: 'native',
       notify: 'native',
       allocator: 'native',
+      quickBatch: 'native',
     });
   });
 });
@@ -324,8 +325,9 @@ describe('degraded mode (VSOA_NO_NATIVE=1)', () => {
       linger: 'degraded',
       notify: 'degraded',
       allocator: 'degraded',
+      quickBatch: 'degraded',
     });
-    expect(status.degraded.length).toBe(5);
+    expect(status.degraded.length).toBe(6);
   });
 
   it('falls back without throwing and warns exactly once', async () => {
@@ -362,7 +364,9 @@ describe('degraded mode (VSOA_NO_NATIVE=1)', () => {
     const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string; degraded?: string[] });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.level).toBe(40);
-    expect(warnings[0]!.msg).toMatch(/degraded: priority, keepalive, linger, sd_notify, allocator/);
-    expect(warnings[0]!.degraded).toHaveLength(5);
+    expect(warnings[0]!.msg).toMatch(
+      /degraded: priority, keepalive, linger, sd_notify, allocator, quick-batch/,
+    );
+    expect(warnings[0]!.degraded).toHaveLength(6);
   });
 });
