@@ -42,6 +42,7 @@ typedef struct {
   int stopped;   /* udpBatchStop called (or start failed) */
   int closed;    /* libuv closed the poll; resources released */
   int finalized; /* the JS handle was collected: whoever comes last frees */
+  napi_async_cleanup_hook_handle hook; /* removed once the poll is closed */
   napi_ref state;
   napi_async_context async;
   int32_t *meta;
@@ -54,16 +55,16 @@ typedef struct {
   socklen_t last_len;
 } receiver_t;
 
-/* A fresh uninitialised 64 KiB Buffer for slot i. */
+/* A fresh uninitialised 64 KiB Buffer for slot i; on failure slot i is left as it was. */
 static int new_slot(receiver_t *r, int i) {
   napi_value buf;
+  napi_ref ref;
   void *data;
-  if (napi_create_buffer(r->env, SLOT_SIZE, &data, &buf) != napi_ok) return 0;
-  if (r->slot_ref[i] != NULL) napi_delete_reference(r->env, r->slot_ref[i]);
-  if (napi_create_reference(r->env, buf, 1, &r->slot_ref[i]) != napi_ok) {
-    r->slot_ref[i] = NULL;
+  if (napi_create_buffer(r->env, SLOT_SIZE, &data, &buf) != napi_ok ||
+      napi_create_reference(r->env, buf, 1, &ref) != napi_ok)
     return 0;
-  }
+  if (r->slot_ref[i] != NULL) napi_delete_reference(r->env, r->slot_ref[i]);
+  r->slot_ref[i] = ref;
   r->slot_data[i] = data;
   r->iov[i].iov_base = data;
   r->iov[i].iov_len = SLOT_SIZE;
@@ -158,6 +159,19 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err == 0) {
+      /* No pending error: an error-queue entry (IP_RECVERR, set by the application) is read off,
+       * so the restarted poll does not report the same POLLERR again. */
+      char scratch[256];
+      struct iovec iov = {scratch, sizeof scratch};
+      struct msghdr msg;
+      memset(&msg, 0, sizeof msg);
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = scratch;
+      msg.msg_controllen = sizeof scratch;
+      if (recvmsg(r->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0 && errno != EAGAIN) err = errno;
+    }
     status = uv_poll_start(&r->poll, UV_READABLE, on_readable);
     report_error(r, "recvmmsg", err != 0 ? err : EIO);
     if (status < 0) report_error(r, "uv_poll_start", -status);
@@ -183,6 +197,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
 
 static void release(receiver_t *r) {
   int i;
+  if (r->hook != NULL) napi_remove_async_cleanup_hook(r->hook);
+  r->hook = NULL;
   if (r->fd >= 0) close(r->fd);
   r->fd = -1;
   for (i = 0; i < r->batch; i++)
@@ -209,6 +225,17 @@ static void stop(receiver_t *r) {
   uv_close((uv_handle_t *)&r->poll, on_closed);
   close(r->fd);
   r->fd = -1;
+}
+
+/*
+ * A worker's environment ends with the receiver running. An async hook, because Node unloads the
+ * addon after its cleanup hooks: the teardown waits until on_closed (code of this addon) has run
+ * and removed the hook.
+ */
+static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  receiver_t *r = arg;
+  r->hook = handle;
+  stop(r);
 }
 
 /*
@@ -296,6 +323,7 @@ static napi_value js_udp_batch_start(napi_env env, napi_callback_info info) {
     stop(r); /* the handle's finalizer frees, after on_closed */
     return NULL;
   }
+  if (napi_add_async_cleanup_hook(env, on_env_cleanup, r, &r->hook) != napi_ok) r->hook = NULL;
   return result;
 }
 

@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resetNativeForTests } from '../../src/native/addon.js';
+import { nativeLoadInfo, resetNativeForTests } from '../../src/native/addon.js';
 import { startBatchReceive } from '../../src/transport/quick-batch.js';
 import { QuickSocket } from '../../src/transport/quick-socket.js';
 import { moduleLogger } from '../../src/util/log.js';
@@ -200,5 +201,36 @@ describe('batched quick receive', () => {
       expect(got[0]?.msg.equals(datagram(1, 40_000))).toBe(true);
       expect(got[0]?.msg.buffer.byteLength).toBeLessThan(65_536);
     }
+  });
+
+  it('a worker ending with its receiver running exits cleanly and frees the port', async () => {
+    const addon = nativeLoadInfo().path;
+    expect(addon).toBeDefined();
+    // The addon straight from a plain worker: its teardown closes the receiver before Node
+    // unloads the addon (without the async cleanup hook the process crashed here).
+    const worker = new Worker(
+      `const dgram = require('node:dgram');
+      const { parentPort, workerData } = require('node:worker_threads');
+      const mod = { exports: {} };
+      process.dlopen(mod, workerData);
+      const s = dgram.createSocket('udp4');
+      s.bind(0, '127.0.0.1', () => {
+        const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'state symbol');
+        const { handle } = s[key];
+        const state = { buffers: [], meta: new Int32Array(96), addresses: [], onBatch() {}, onError() {} };
+        mod.exports.udpBatchStart(handle.fd, 32, state);
+        handle.recvStop();
+        parentPort.postMessage(s.address().port);
+      });`,
+      { eval: true, workerData: addon },
+    );
+    const port = await new Promise<number>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    expect(await worker.terminate()).toBe(1);
+    const again = await bound('udp4', port);
+    closeLater(again);
+    expect(again.address().port).toBe(port);
   });
 });
