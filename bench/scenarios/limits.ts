@@ -138,6 +138,7 @@ const quickIn: LimitRow = {
     { key: 'ofFloor', label: '× floor', digits: 2 },
     { key: 'lossPct', label: 'loss %', digits: 1 },
     { key: 'sendRate', label: 'sent/s' },
+    { key: 'serverCpuUs', label: 'server CPU µs/datagram', digits: 1 },
   ],
   main: 'receivedPerSec',
   note: `Receive buffers: ours and the raw floor ask for 4 MiB (the default quickRecvBufferSize; the kernel caps it at net.core.rmem_max); the official server keeps the kernel default. "flat out" = as fast as each client sends; "flat out, one sender" = each side's own datagram captured once and resent by the raw floor's loop from the same socket, so every server gets the same load and received/s compares the receivers (the official client's socket is connected).`,
@@ -159,6 +160,7 @@ const quickIn: LimitRow = {
         receivedPerSec: c.receivedPerSec as number,
         lossPct: (c.loss as number) * 100,
         sendRate: c.sendRate as number,
+        serverCpuUs: c.serverCpuUs as number,
       },
     })),
 };

@@ -3,7 +3,9 @@ import { Server } from '../../src/server/server.js';
 import { jsonParam, type ServerAdapter } from '../lib/adapter.js';
 import { serve } from '../lib/server-main.js';
 
-const server = new Server({ info: 'bench' });
+// BENCH_QUICK_RECV_BATCH=0: Node reads quick datagrams one at a time (the A/B of quickRecvBatch).
+const batch = process.env.BENCH_QUICK_RECV_BATCH;
+const server = new Server({ info: 'bench', ...(batch ? { quickRecvBatch: Number(batch) } : {}) });
 
 const adapter: ServerAdapter = {
   async listen() {

@@ -37,6 +37,16 @@ function send(sendOne: () => boolean, rate: number, durationMs: number) {
   });
 }
 
+/** The server's CPU time so far, µs (every side's server answers /ctl/cpu). */
+async function serverCpu(client: ClientAdapter): Promise<number> {
+  try {
+    const usage = await client.control('/ctl/cpu', {}, 10_000);
+    return (usage.user as number) + (usage.system as number);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function measure(
   client: ClientAdapter,
   sendOne: () => boolean,
@@ -45,8 +55,10 @@ async function measure(
 ): Promise<Json> {
   await sleep(100);
   await client.control('/ctl/quick-in', { reset: true }, 10_000);
+  const cpu0 = await serverCpu(client);
   const run = await send(sendOne, rate, task.durationMs as number);
   await sleep(200); // datagrams still in the receive buffer count
+  const cpu1 = await serverCpu(client);
   const { received } = await client.control('/ctl/quick-in', { reset: true }, 10_000);
   const got = received as number;
   return {
@@ -58,6 +70,8 @@ async function measure(
     sendRate: (run.sent * 1000) / run.elapsedMs,
     receivedPerSec: (got * 1000) / run.elapsedMs,
     loss: run.sent > 0 ? Math.max(0, 1 - got / run.sent) : 0,
+    // Server CPU (user + system, the kernel's copy included) per datagram it received.
+    serverCpuUs: got > 0 ? (cpu1 - cpu0) / got : Number.NaN,
   };
 }
 
