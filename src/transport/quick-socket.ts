@@ -117,16 +117,16 @@ export class QuickSocket {
         log.debug({ from: rinfo.address, port: rinfo.port, code: packet.code }, 'dropped bad quick datagram');
       }
     });
-    socket.on('error', (error) => log.debug({ err: error }, 'quick socket error'));
-    if (recvBatch > 0) this.batchWhenBound(recvBatch, log);
+    const onError = (error: Error): void => log.debug({ err: error }, 'quick socket error');
+    socket.on('error', onError);
+    if (recvBatch > 0) this.batchWhenBound(recvBatch, log, onError);
   }
 
-  private batchWhenBound(batch: number, log: Logger): void {
+  /** `onError` takes the batch receiver's socket errors, as the 'error' listener takes Node's. */
+  private batchWhenBound(batch: number, log: Logger, onError: (error: Error) => void): void {
     const start = (): void => {
       if (this.closed) return;
-      this.receiver = startBatchReceive(this.socket, batch, (error) =>
-        log.debug({ err: error }, 'quick socket error'),
-      );
+      this.receiver = startBatchReceive(this.socket, batch, onError);
       if (this.receiver === undefined) log.debug('quick batch receive unavailable; one datagram per call');
     };
     if (isBound(this.socket)) start();

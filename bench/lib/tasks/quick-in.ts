@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientAdapter, Json } from '../adapter.js';
 import { captureDatagram } from '../dgram-capture.js';
+import { serverCpuUs } from '../server-cpu.js';
 
 /** Five characters, so that 20 + 5 + 65,479 = 65,504 B: the largest 4-aligned quick packet. */
 const URL = '/q-in';
@@ -37,16 +38,6 @@ function send(sendOne: () => boolean, rate: number, durationMs: number) {
   });
 }
 
-/** The server's CPU time so far, µs (every side's server answers /ctl/cpu). */
-async function serverCpu(client: ClientAdapter): Promise<number> {
-  try {
-    const usage = await client.control('/ctl/cpu', {}, 10_000);
-    return (usage.user as number) + (usage.system as number);
-  } catch {
-    return Number.NaN;
-  }
-}
-
 async function measure(
   client: ClientAdapter,
   sendOne: () => boolean,
@@ -55,10 +46,10 @@ async function measure(
 ): Promise<Json> {
   await sleep(100);
   await client.control('/ctl/quick-in', { reset: true }, 10_000);
-  const cpu0 = await serverCpu(client);
+  const cpu0 = await serverCpuUs(client);
   const run = await send(sendOne, rate, task.durationMs as number);
   await sleep(200); // datagrams still in the receive buffer count
-  const cpu1 = await serverCpu(client);
+  const cpu1 = await serverCpuUs(client);
   const { received } = await client.control('/ctl/quick-in', { reset: true }, 10_000);
   const got = received as number;
   return {

@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ClientAdapter, Json } from '../adapter.js';
+import { serverCpuUs } from '../server-cpu.js';
 import { latencySummary } from '../stats.js';
 
 /** Server and client CPU time (µs), to charge a phase per call; server NaN without /ctl/cpu. */
@@ -13,13 +14,7 @@ interface CpuMark {
 }
 
 async function cpuMark(client: ClientAdapter): Promise<CpuMark> {
-  let server = Number.NaN;
-  try {
-    const usage = await client.control('/ctl/cpu', {}, 10_000);
-    server = (usage.user as number) + (usage.system as number);
-  } catch {
-    // the raw floor has no control RPC
-  }
+  const server = await serverCpuUs(client);
   const own = process.cpuUsage();
   return { server, client: own.user + own.system };
 }
