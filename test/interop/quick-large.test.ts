@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ReceivedPayload, Server } from '../../src/index.js';
-import { connectClient, deferred, onCleanup } from '../helpers/net.js';
+import { Client, ConnectCode, type ReceivedPayload, Server } from '../../src/index.js';
+import { connectClient, deferred, onCleanup, until } from '../helpers/net.js';
 import {
   connectOfficialClient,
   type OfficialPayload,
@@ -74,5 +74,30 @@ describe('quick payloads over 4 KiB against the official vsoa package', () => {
     );
     expect([u, quick]).toEqual(['/upq1', true]);
     expect(payload.data?.equals(data)).toBe(true);
+  });
+
+  it('official Server -> our Client reading quick datagrams in batches: 65,479 B arrive whole, in order', async () => {
+    const { server, url } = await startOfficialServer();
+    const client = new Client({ quickRecvBatch: 8 });
+    onCleanup(() => client.close());
+    expect(await client.connect(url)).toBe(ConnectCode.OK);
+    const got: Buffer[] = [];
+    const first = deferred();
+    client.onmessage = (_c, u, payload, quick) => {
+      if (!quick) return;
+      if (u === '/q/first') first.resolve();
+      else got.push(Buffer.from(payload.data ?? []));
+    };
+    const subscribed = deferred<boolean>();
+    client.subscribe('/q/', (_c, ok) => subscribed.resolve(ok));
+    expect(await subscribed.promise).toBe(true);
+    // A quick datagram may in principle be lost: resend the first until it arrives.
+    await sendUntilArrived(() => server.publish('/q/first', { data: Buffer.from([1]) }, true), first.promise);
+    expect(client.quickRecvBatch).toBe(8);
+    // A burst the batch receiver reads several at a time (within the kernel's default buffer).
+    const sent = [1, 2, 3].map((seed) => Buffer.from(pattern(65_479).map((b) => (b + seed) & 0xff)));
+    for (const data of sent) server.publish('/q/n', { data }, true);
+    await until(() => got.length === sent.length, 5000, 'the burst');
+    expect(got.map((b, i) => b.equals(sent[i] as Buffer))).toEqual([true, true, true]);
   });
 });
