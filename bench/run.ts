@@ -23,6 +23,7 @@ import { canPin, killAll } from './lib/child.js';
 import { stopAllContention } from './lib/contend.js';
 import { describeMachine } from './lib/machine.js';
 import { describeMalloc } from './lib/malloc-env.js';
+import { buildOurs } from './lib/ours-build.js';
 import { renderHeader, renderTable } from './lib/table.js';
 import { allocation } from './scenarios/alloc.js';
 import { Collector, clientProfile, type Scenario, settingsFor } from './scenarios/context.js';
@@ -89,7 +90,8 @@ async function main(): Promise<void> {
   if (contend > 0 && !chosen.includes(limits))
     console.error('note: --contend applies to the limits rows only');
 
-  const machine = { ...describeMachine(REPO_DIR, canPin()), malloc: describeMalloc() };
+  const ours = buildOurs(REPO_DIR);
+  const machine = { ...describeMachine(REPO_DIR, canPin()), malloc: describeMalloc(), ours };
   const mode = `${quick ? 'quick' : 'full'}${chosen === LIMITS ? ' limits' : ''}${contend > 0 ? ` contend ${contend}` : ''}`;
   console.error(`vsoa-edge bench (${mode}) on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
   console.error(`pinning: ${machine.pinning}`);

@@ -16,6 +16,8 @@ export interface Machine {
   pinning: string;
   /** The malloc settings of the children (malloc-env.ts), where the run sets them. */
   malloc?: string;
+  /** Which build of our library the ours-sides load (lib/ours.ts). */
+  ours?: string;
   /** 1-minute load average when the run started (other work on the machine skews results). */
   loadAtStart: number;
 }

@@ -97,6 +97,7 @@ export function renderHeader(machine: Machine, mode: string, date: string, secon
     `- Node ${machine.node}; official \`vsoa\` ${machine.vsoaOfficial}; vsoa-edge at ${machine.commit}`,
     `- Pinning: ${machine.pinning}`,
     ...(machine.malloc ? [`- Allocator: ${machine.malloc}`] : []),
+    ...(machine.ours ? [`- vsoa-edge loaded from ${machine.ours}`] : []),
     `- Load average (1 min): ${machine.loadAtStart.toFixed(2)} at start, ${os.loadavg()[0]?.toFixed(2)} at end (other work on the machine adds noise)`,
     `- Each side runs its own server and client processes over 127.0.0.1; rounds interleaved, medians shown. Run took ${Math.round(seconds)} s.`,
     '- Ratio rows are ours/official of the same column (for µs, ms, KiB and MiB, lower is better).',

@@ -1,8 +1,10 @@
-/** Client child for our library (src/). */
-import { Client } from '../../src/client/client.js';
-import { ConnectCode } from '../../src/protocol/index.js';
+/** Client child for our library (dist/ or src/: lib/ours.ts). */
 import { type ClientAdapter, jsonParam } from '../lib/adapter.js';
 import { runClient } from '../lib/client-main.js';
+import { loadClient, loadProtocol } from '../lib/ours.js';
+
+const { Client } = await loadClient();
+const { ConnectCode } = await loadProtocol();
 
 function oursClient(): ClientAdapter {
   const client = new Client();

@@ -1,7 +1,9 @@
-/** Server child for our library (src/). */
-import { Server } from '../../src/server/server.js';
+/** Server child for our library (dist/ or src/: lib/ours.ts). */
 import { jsonParam, type ServerAdapter } from '../lib/adapter.js';
+import { loadServer } from '../lib/ours.js';
 import { serve } from '../lib/server-main.js';
+
+const { Server } = await loadServer();
 
 // BENCH_QUICK_RECV_BATCH=0: Node reads quick datagrams one at a time (the A/B of quickRecvBatch).
 const batch = process.env.BENCH_QUICK_RECV_BATCH;

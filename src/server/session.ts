@@ -59,7 +59,8 @@ export class Session implements PeerSession, Invocation {
   readonly remoteAddr: string;
   readonly remotePort: number;
   readonly log: Logger;
-  readonly unanswered = new Set<number>();
+  /** seqnos whose handler runs and has not replied; made at the first call (an idle client makes none). */
+  private running: Set<number> | undefined;
   authed = false;
   private handshakedFlag = false;
   private quickPortNumber = 0;
@@ -98,6 +99,11 @@ export class Session implements PeerSession, Invocation {
       );
     }, config.handshakeTimeout);
     log.debug({ peer: this.remoteAddr, port: this.remotePort }, 'connection');
+  }
+
+  get unanswered(): Set<number> {
+    if (this.running === undefined) this.running = new Set();
+    return this.running;
   }
 
   /** SERVINFO completed (with the right password, if the server has one). */
@@ -153,7 +159,7 @@ export class Session implements PeerSession, Invocation {
     data: Uint8Array | undefined,
   ): boolean {
     const frame = replyFrame(Type.RPC, seqno, status, param, data, tunid);
-    this.unanswered.delete(seqno);
+    this.running?.delete(seqno);
     return this.conn.send(frame);
   }
 
@@ -168,7 +174,7 @@ export class Session implements PeerSession, Invocation {
   handlerFailed(request: Request, error: unknown): void {
     const { seqno } = request;
     this.log.error({ err: error, url: request.url }, 'command handler failed');
-    if (this.unanswered.delete(seqno) && !this.conn.isClosed) {
+    if (this.running?.delete(seqno) === true && !this.conn.isClosed) {
       this.conn.send(replyFrame(Type.RPC, seqno, Status.NO_RESPONDING));
     }
   }

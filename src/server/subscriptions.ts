@@ -5,7 +5,8 @@ import { anySubscriptionMatches } from '../protocol/index.js';
  * server's memory without limit). Changes are all-or-nothing.
  */
 export class Subscriptions {
-  private readonly urls = new Set<string>();
+  /** Made at the first subscribe: most of a server's clients never subscribe (a Set is ~170 B). */
+  private urls: Set<string> | undefined;
   private bytes = 0;
 
   constructor(
@@ -14,7 +15,7 @@ export class Subscriptions {
   ) {}
 
   get size(): number {
-    return this.urls.size;
+    return this.urls?.size ?? 0;
   }
 
   /** UTF-8 bytes of the urls held. */
@@ -27,24 +28,28 @@ export class Subscriptions {
    * pass a limit.
    */
   add(urls: readonly string[]): string[] | undefined {
-    const added = urls.filter((url) => !this.urls.has(url));
+    if (this.urls === undefined) this.urls = new Set();
+    const held = this.urls;
+    const added = urls.filter((url) => !held.has(url));
     let bytes = this.bytes;
     for (const url of added) bytes += Buffer.byteLength(url, 'utf8');
-    if (this.urls.size + added.length > this.maxCount || bytes > this.maxBytes) return undefined;
-    for (const url of added) this.urls.add(url);
+    if (held.size + added.length > this.maxCount || bytes > this.maxBytes) return undefined;
+    for (const url of added) held.add(url);
     this.bytes = bytes;
     return added;
   }
 
   /** Removes the urls held and returns them. */
   remove(urls: readonly string[]): string[] {
-    const removed = urls.filter((url) => this.urls.delete(url));
+    const held = this.urls;
+    if (held === undefined) return [];
+    const removed = urls.filter((url) => held.delete(url));
     for (const url of removed) this.bytes -= Buffer.byteLength(url, 'utf8');
     return removed;
   }
 
   /** Whether a publish on `url` reaches these subscriptions (`keys`: cachedMatchKeys(url)). */
   matches(url: string, keys?: readonly string[]): boolean {
-    return anySubscriptionMatches(this.urls, url, keys);
+    return this.urls !== undefined && anySubscriptionMatches(this.urls, url, keys);
   }
 }

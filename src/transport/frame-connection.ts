@@ -75,7 +75,6 @@ export class FrameConnection {
   private frameTimer: NodeJS.Timeout | undefined;
   private readonly frameTimeout: number;
   private frameWatched = 0;
-  private readonly onFrameCheck = (): void => this.checkFrame();
   private ended = false;
   private endTimer: NodeJS.Timeout | undefined;
   private readonly onFlushed = (): void => this.flushed();
@@ -267,8 +266,13 @@ export class FrameConnection {
   private watchFrame(): void {
     if (this.frameTimeout <= 0 || this.ended) return;
     this.frameWatched = this.decoder.partialsStarted;
-    this.frameTimer = setTimeout(this.onFrameCheck, this.frameTimeout);
+    // The connection rides as the timer's argument: no closure per connection for a rare timer.
+    this.frameTimer = setTimeout(FrameConnection.checkFrameOf, this.frameTimeout, this);
     this.frameTimer.unref();
+  }
+
+  private static checkFrameOf(conn: FrameConnection): void {
+    conn.checkFrame();
   }
 
   private checkFrame(): void {
