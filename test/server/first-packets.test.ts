@@ -28,7 +28,7 @@ describe('a session before its first subscribe and its first call', () => {
     expect(published.param?.toString()).toBe('"seen"');
   });
 
-  it('a first call whose handler throws gets NO_RESPONDING; one that replied later is not answered twice', async () => {
+  it('a first call whose handler throws gets NO_RESPONDING; one that throws after replying is not answered twice', async () => {
     const { server, port } = await startServer();
     server.command('/throw', () => {
       throw new Error('boom');
