@@ -4,9 +4,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { OURS_FROM } from './ours.js';
 
 export function buildOurs(repoDir: string): string {
-  if (process.env.BENCH_OURS === 'src') return 'src/ through tsx (BENCH_OURS=src)';
+  if (OURS_FROM === 'src') return 'src/ through tsx (BENCH_OURS=src)';
   const tsc = path.join(repoDir, 'node_modules', 'typescript', 'bin', 'tsc');
   execFileSync(process.execPath, [tsc, '-p', path.join(repoDir, 'tsconfig.build.json')], {
     cwd: repoDir,
