@@ -4,6 +4,7 @@
  * that floor from the same repetition. With `--contend N`, every repetition runs a quiet phase
  * and a phase with N busy loops on the benchmark's CPUs, alternating which goes first.
  */
+import { readFileSync } from 'node:fs';
 import type { Json, Side } from '../lib/adapter.js';
 import { Contention, contentions } from '../lib/contend.js';
 import {
@@ -130,6 +131,21 @@ const rpcZero: LimitRow = {
     })),
 };
 
+// What the quick receivers ask for (BENCH_QUICK_RCVBUF, else the library's default), and the cap.
+const QUICK_RCVBUF_ASKED = process.env.BENCH_QUICK_RCVBUF
+  ? `${Number(process.env.BENCH_QUICK_RCVBUF).toLocaleString('en-US')} B (BENCH_QUICK_RCVBUF)`
+  : '4 MiB (the default quickRecvBufferSize)';
+const RMEM_MAX = readRmemMax();
+
+function readRmemMax(): string {
+  try {
+    const bytes = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+    return `${bytes.toLocaleString('en-US')} B on this machine`;
+  } catch {
+    return 'unknown here';
+  }
+}
+
 const quickIn: LimitRow = {
   id: 'limits-quick',
   title: `Limits: quick datagrams of ${MAX_QUICK.toLocaleString('en-US')} B, client to server, by send rate`,
@@ -141,7 +157,7 @@ const quickIn: LimitRow = {
     { key: 'serverCpuUs', label: 'server CPU µs/datagram', digits: 1 },
   ],
   main: 'receivedPerSec',
-  note: `Receive buffers: ours and the raw floor ask for 4 MiB (the default quickRecvBufferSize; the kernel caps it at net.core.rmem_max); the official server keeps the kernel default. "flat out" = as fast as each client sends; "flat out, one sender" = each side's own datagram captured once and resent by the raw floor's loop from the same socket, so every server gets the same load and received/s compares the receivers (the official client's socket is connected).`,
+  note: `Receive buffers: ours and the raw floor ask for ${QUICK_RCVBUF_ASKED} (the kernel caps it at net.core.rmem_max, ${RMEM_MAX}); the official server keeps the kernel default. "flat out" = as fast as each client sends; "flat out, one sender" = each side's own datagram captured once and resent by the raw floor's loop from the same socket, so every server gets the same load and received/s compares the receivers (the official client's socket is connected).`,
   task: ({ settings }) => ({
     task: 'quick-in',
     size: MAX_QUICK,

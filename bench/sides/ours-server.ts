@@ -6,8 +6,14 @@ import { serve } from '../lib/server-main.js';
 const { Server } = await loadServer();
 
 // BENCH_QUICK_RECV_BATCH=0: Node reads quick datagrams one at a time (the A/B of quickRecvBatch).
+// BENCH_QUICK_RCVBUF: the quick receive buffer asked for, as the raw floor's (default: the library's).
 const batch = process.env.BENCH_QUICK_RECV_BATCH;
-const server = new Server({ info: 'bench', ...(batch ? { quickRecvBatch: Number(batch) } : {}) });
+const rcvbuf = process.env.BENCH_QUICK_RCVBUF;
+const server = new Server({
+  info: 'bench',
+  ...(batch ? { quickRecvBatch: Number(batch) } : {}),
+  ...(rcvbuf ? { quickRecvBufferSize: Number(rcvbuf) } : {}),
+});
 
 const adapter: ServerAdapter = {
   async listen() {
