@@ -11,7 +11,8 @@
 #   --root DIR    install into DIR as the file system root (an image, a test); no systemctl
 #   --uninstall   stop and disable the services, remove the executable, the units and the
 #                 services' state (/var/lib/private/vsoa-*, /var/cache/private/vsoa-*);
-#                 configuration (/etc/vsoa.pos, /etc/vsoa/, unit drop-ins) is kept
+#                 configuration (/etc/vsoa.pos, /etc/vsoa/, /etc/sysctl.d/30-vsoa-edge.conf,
+#                 unit drop-ins) is kept
 #   --purge       with --uninstall (implies it): remove the configuration too
 #   --bin-dir DIR where the vsoa-linux-<arch> executables are (default: the first of bin/ beside
 #                 this script (release archive), ../bin (the README's `scp -r dist/bin deploy
@@ -22,6 +23,8 @@
 # /etc/vsoa/robot-NAME.json), except the samples NAME=example.
 # Configuration files: a sample is installed when missing, and replaced on upgrade only when the
 # installed copy is still the previous sample byte for byte (recorded in the manifest below).
+# Kernel: /etc/sysctl.d/30-vsoa-edge.conf raises net.core.rmem_max to the 4 MiB a quick socket
+# asks for, at every boot and (never lowering it) at once.
 set -euo pipefail
 umask 022
 
@@ -64,6 +67,9 @@ UNIT_DIR=/etc/systemd/system
 # What this script installed, "sha256  path" a line: tells an untouched sample from a changed one,
 # and which units to remove on uninstall.
 MANIFEST=/var/lib/vsoa-edge/manifest
+# A configuration file (a sample of deploy/etc/) whose setting the install also applies at once.
+SYSCTL_CONF=/etc/sysctl.d/30-vsoa-edge.conf
+RMEM_MAX=/proc/sys/net/core/rmem_max
 
 unit_src=$here/../systemd
 [ -d "$unit_src" ] || unit_src=$here/systemd
@@ -204,6 +210,8 @@ if [ "$uninstall" = 1 ]; then
   if [ "$purge" = 1 ]; then
     [ -e "$root/etc/vsoa.pos" ] && remove_path "$root/etc/vsoa.pos"
     [ -e "$root/etc/vsoa" ] && remove_path "$root/etc/vsoa"
+    # The running net.core.rmem_max keeps its value until the next boot.
+    [ -e "$root$SYSCTL_CONF" ] && remove_path "$root$SYSCTL_CONF"
     for d in "$root$UNIT_DIR"/vsoa-*.d; do [ -e "$d" ] && remove_path "$d"; done
   fi
   [ -e "$root$(dirname "$MANIFEST")" ] && remove_path "$root$(dirname "$MANIFEST")"
@@ -211,7 +219,7 @@ if [ "$uninstall" = 1 ]; then
   if [ "$purge" = 1 ]; then
     echo 'install.sh: done; configuration removed (--purge)'
   else
-    echo 'install.sh: done; configuration kept: /etc/vsoa.pos /etc/vsoa/ (remove it with --purge)'
+    echo "install.sh: done; configuration kept: /etc/vsoa.pos /etc/vsoa/ $SYSCTL_CONF (remove it with --purge)"
   fi
   exit 0
 fi
@@ -238,6 +246,32 @@ mapfile -t confs < <(cd "$conf_src" && find . -type f | sed 's|^\.|/etc|' | sort
 
 echo "install.sh: installing $exe_name (machine $machine)${root:+ into $root}"
 [ "$dry_run" = 0 ] || echo 'install.sh: dry run: nothing is changed'
+
+# The kernel caps every receive buffer at net.core.rmem_max (208 KiB by default: three 64 KiB
+# quick datagrams). The sysctl.d sample raises it for every boot; this applies it now, and only
+# upward: a larger running value stays. Written to /proc directly (procps may be absent).
+raise_rmem_max() {
+  local conf=$root$SYSCTL_CONF want have
+  [ -f "$conf" ] || conf=$conf_src/sysctl.d/${SYSCTL_CONF##*/} # a dry run installed nothing
+  want=$(sed -n 's/^[[:space:]]*net\.core\.rmem_max[[:space:]]*=[[:space:]]*\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$conf" 2>/dev/null | tail -n1)
+  [ -n "$want" ] || return 0 # the board's copy no longer sets it: nothing to apply
+  if [ -n "$root" ]; then
+    echo "  skipped (--root): net.core.rmem_max=$want (applied when the image boots)"
+    return 0
+  fi
+  if ! have=$(cat "$RMEM_MAX" 2>/dev/null); then
+    echo "  net.core.rmem_max: $RMEM_MAX not readable here; not changed"
+  elif [ "$have" -ge "$want" ]; then
+    echo "  net.core.rmem_max is $have (at least $want): not changed"
+  elif [ "$dry_run" = 1 ]; then
+    echo "  would raise net.core.rmem_max from $have to $want"
+  elif (echo "$want" >"$RMEM_MAX") 2>/dev/null; then
+    echo "  raised net.core.rmem_max from $have to $want"
+  else
+    # A container's /proc/sys is read-only: its host decides.
+    echo "  could not raise net.core.rmem_max from $have to $want ($RMEM_MAX is read-only here); quick receive buffers stay capped at $have until it is raised"
+  fi
+}
 
 manifest=() # the new manifest's lines
 changed=0   # the executable or a unit changed: running services restart once
@@ -286,6 +320,8 @@ for c in "${confs[@]}"; do
     [ -z "$was" ] || manifest+=("$was  $c")
   fi
 done
+
+raise_rmem_max
 
 if [ "$dry_run" = 1 ]; then
   echo "  would write $root$MANIFEST"

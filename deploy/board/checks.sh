@@ -101,8 +101,12 @@ check_1() {
     [ "$(board systemctl is-enabled "$u")" = enabled ] || missing+=("$u enabled")
     is_state "$u" active || missing+=("$u active")
   done
+  # The kernel's receive-buffer cap: read on the board, raised or reported (a container's is read-only).
+  local rmem
+  rmem=$(grep -E '^  (raised |could not raise |)net\.core\.rmem_max' "$OUT/install.log" | head -n1 | sed 's/^  //') || true
+  [ -n "$rmem" ] || missing+=('the net.core.rmem_max step in install.log')
   [ "${#missing[@]}" = 0 ] || { EV="after install, missing: ${missing[*]}"; return 1; }
-  local first="installed ${#UNITS[@]} units (${UNITS[*]}), /usr/local/bin/vsoa, samples; ${PLAIN_UNITS[*]} enabled+active (install $(secs "$t_install") s)"
+  local first="installed ${#UNITS[@]} units (${UNITS[*]}), /usr/local/bin/vsoa, samples; ${PLAIN_UNITS[*]} enabled+active (install $(secs "$t_install") s); $rmem"
 
   # Idempotent: a second run changes no file and restarts nothing.
   inv0=$(show vsoa-position.service InvocationID) sums0=$(sums)
@@ -273,18 +277,18 @@ check_7() {
   board systemctl stop demo-server.service
   board rm -f /etc/systemd/system/demo-server.service
   before=$(board sh -c 'ls -d /var/lib/private/vsoa-* /var/cache/private/vsoa-* 2>/dev/null' | tr '\n' ' ')
-  kept=$(board sha256sum /etc/vsoa.pos /etc/vsoa/position.json /etc/vsoa/robot-demo.json)
+  kept=$(board sha256sum /etc/vsoa.pos /etc/vsoa/position.json /etc/vsoa/robot-demo.json /etc/sysctl.d/30-vsoa-edge.conf)
   board /tmp/vsoa/deploy/install.sh --uninstall >"$OUT/uninstall.log" 2>&1 || { EV="--uninstall: exit $?"; return 1; }
   left=$(board sh -c 'ls -d /usr/local/bin/vsoa /etc/systemd/system/vsoa-*.service /etc/systemd/system/*.wants/vsoa-* /var/lib/private/vsoa-* /var/cache/private/vsoa-* /var/lib/vsoa-* /var/cache/vsoa-* 2>/dev/null' | tr '\n' ' ')
   [ -z "$left" ] || problems+=("left: $left")
   local loaded
   loaded=$(board systemctl list-units --all --plain --no-legend 'vsoa-*' | awk '$3 != "inactive" || $2 != "not-found"' | tr '\n' ' ')
   [ -z "$loaded" ] || problems+=("units still loaded: $loaded")
-  [ "$(board sha256sum /etc/vsoa.pos /etc/vsoa/position.json /etc/vsoa/robot-demo.json 2>&1)" = "$kept" ] || problems+=('configuration not kept')
+  [ "$(board sha256sum /etc/vsoa.pos /etc/vsoa/position.json /etc/vsoa/robot-demo.json /etc/sysctl.d/30-vsoa-edge.conf 2>&1)" = "$kept" ] || problems+=('configuration not kept')
   board /tmp/vsoa/deploy/install.sh --purge >"$OUT/purge.log" 2>&1 || problems+=("--purge: exit $?")
-  left=$(board sh -c 'ls -d /etc/vsoa.pos /etc/vsoa 2>/dev/null' | tr '\n' ' ')
+  left=$(board sh -c 'ls -d /etc/vsoa.pos /etc/vsoa /etc/sysctl.d/30-vsoa-edge.conf 2>/dev/null' | tr '\n' ' ')
   [ -z "$left" ] || problems+=("--purge left $left")
-  EV="state before: ${before:-none}; --uninstall removed units, executable, state, kept /etc/vsoa.pos /etc/vsoa/; --purge removed the configuration"
+  EV="state before: ${before:-none}; --uninstall removed units, executable, state, kept /etc/vsoa.pos /etc/vsoa/ /etc/sysctl.d/30-vsoa-edge.conf; --purge removed the configuration"
   [ "${#problems[@]}" = 0 ] || { EV="${problems[*]}; state before: $before"; return 1; }
 }
 

@@ -15,6 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_QUICK_RECV_BUFFER_SIZE } from '../../src/transport/quick-socket.js';
 
 /** deploy/install.sh against a temporary root, with stand-in executables. */
 
@@ -286,6 +287,30 @@ describe('deploy/install.sh', () => {
     expect(files().filter((p) => p.startsWith('etc/systemd'))).toEqual([]);
   });
 
+  it("installs a sysctl.d sample raising net.core.rmem_max to the library's quick receive buffer", async () => {
+    const conf = 'etc/sysctl.d/30-vsoa-edge.conf';
+    const sample = readFileSync(join(repo, 'deploy', conf), 'utf8');
+    expect(sample).toMatch(new RegExp(`^net\\.core\\.rmem_max = ${DEFAULT_QUICK_RECV_BUFFER_SIZE}$`, 'm'));
+    const first = await install('--machine', 'x86_64');
+    expect(readFileSync(join(root, conf), 'utf8')).toBe(sample);
+    // An image's kernel is not this one: nothing is written to /proc with --root.
+    expect(first.stdout).toContain(
+      `skipped (--root): net.core.rmem_max=${DEFAULT_QUICK_RECV_BUFFER_SIZE} (applied when the image boots)`,
+    );
+    // The board's own value is kept and is the one applied; without the line nothing is.
+    writeFileSync(join(root, conf), 'net.core.rmem_max = 16777216\n');
+    const edited = await install('--machine', 'x86_64');
+    expect(edited.stdout).toMatch(/keeping existing .*30-vsoa-edge\.conf/);
+    expect(edited.stdout).toContain('skipped (--root): net.core.rmem_max=16777216');
+    writeFileSync(join(root, conf), '# not here\n');
+    expect((await install('--machine', 'x86_64')).stdout).not.toContain('rmem_max');
+    // Uninstall keeps it with the rest of the configuration; --purge removes it.
+    expect((await install('--uninstall')).code).toBe(0);
+    expect(existsSync(join(root, conf))).toBe(true);
+    expect((await install('--purge')).code).toBe(0);
+    expect(existsSync(join(root, conf))).toBe(false);
+  });
+
   it('without --root and not root it refuses to run (unless a dry run)', async () => {
     if (process.getuid?.() === 0) {
       // As root the real system would be changed: only the dry run is exercised.
@@ -297,6 +322,13 @@ describe('deploy/install.sh', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/would run: systemctl enable vsoa-position\.service/);
       expect(r.stdout).toMatch(/would run: cp .* \/usr\/local\/bin\/vsoa\.new\./);
+      // The running kernel's cap is read for real, and only ever raised.
+      const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+      expect(r.stdout).toContain(
+        rmemMax >= DEFAULT_QUICK_RECV_BUFFER_SIZE
+          ? `net.core.rmem_max is ${rmemMax} (at least ${DEFAULT_QUICK_RECV_BUFFER_SIZE}): not changed`
+          : `would raise net.core.rmem_max from ${rmemMax} to ${DEFAULT_QUICK_RECV_BUFFER_SIZE}`,
+      );
       return;
     }
     const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
