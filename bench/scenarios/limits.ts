@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Json, Side } from '../lib/adapter.js';
 import { Contention, contentions } from '../lib/contend.js';
+import { QUICK_RCVBUF_BYTES, QUICK_RCVBUF_CHOSEN } from '../lib/quick-rcvbuf.js';
 import {
   CLIENT_CPU,
   type Column,
@@ -131,9 +132,9 @@ const rpcZero: LimitRow = {
     })),
 };
 
-// What the quick receivers ask for (BENCH_QUICK_RCVBUF, else the library's default), and the cap.
-const QUICK_RCVBUF_ASKED = process.env.BENCH_QUICK_RCVBUF
-  ? `${Number(process.env.BENCH_QUICK_RCVBUF).toLocaleString('en-US')} B (BENCH_QUICK_RCVBUF)`
+// What the quick receivers ask for, and the cap.
+const QUICK_RCVBUF_ASKED = QUICK_RCVBUF_CHOSEN
+  ? `${QUICK_RCVBUF_BYTES.toLocaleString('en-US')} B (BENCH_QUICK_RCVBUF)`
   : '4 MiB (the default quickRecvBufferSize)';
 const RMEM_MAX = readRmemMax();
 

@@ -1,18 +1,18 @@
 /** Server child for our library (dist/ or src/: lib/ours.ts). */
 import { jsonParam, type ServerAdapter } from '../lib/adapter.js';
 import { loadServer } from '../lib/ours.js';
+import { QUICK_RCVBUF_BYTES, QUICK_RCVBUF_CHOSEN } from '../lib/quick-rcvbuf.js';
 import { serve } from '../lib/server-main.js';
 
 const { Server } = await loadServer();
 
 // BENCH_QUICK_RECV_BATCH=0: Node reads quick datagrams one at a time (the A/B of quickRecvBatch).
-// BENCH_QUICK_RCVBUF: the quick receive buffer asked for, as the raw floor's (default: the library's).
 const batch = process.env.BENCH_QUICK_RECV_BATCH;
-const rcvbuf = process.env.BENCH_QUICK_RCVBUF;
 const server = new Server({
   info: 'bench',
   ...(batch ? { quickRecvBatch: Number(batch) } : {}),
-  ...(rcvbuf ? { quickRecvBufferSize: Number(rcvbuf) } : {}),
+  // BENCH_QUICK_RCVBUF: the raw floor's size; otherwise the library's own default.
+  ...(QUICK_RCVBUF_CHOSEN ? { quickRecvBufferSize: QUICK_RCVBUF_BYTES } : {}),
 });
 
 const adapter: ServerAdapter = {

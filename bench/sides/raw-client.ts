@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { ClientAdapter, EchoFraming, Json } from '../lib/adapter.js';
 import { runClient } from '../lib/client-main.js';
 import { FrameCounter, prefixFor } from '../lib/length-prefix.js';
+import { QUICK_RCVBUF_BYTES } from '../lib/quick-rcvbuf.js';
 import {
   frameHead,
   HEAD_BYTES,
@@ -95,8 +96,7 @@ function rawClient(): ClientAdapter {
   };
   const quickSocket = async (): Promise<dgram.Socket> => {
     if (udp) return udp;
-    const recvBufferSize = Number(process.env.BENCH_QUICK_RCVBUF ?? 4 * 1024 * 1024);
-    const s = dgram.createSocket({ type: 'udp4', recvBufferSize });
+    const s = dgram.createSocket({ type: 'udp4', recvBufferSize: QUICK_RCVBUF_BYTES });
     s.on('message', (msg) => onPublish(msg.length - HEAD_BYTES, true));
     s.on('error', () => {});
     await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));

@@ -12,6 +12,7 @@ import type { Json } from '../lib/adapter.js';
 import { GcMeter } from '../lib/gc-meter.js';
 import { FrameCounter } from '../lib/length-prefix.js';
 import { num, onCommands, report } from '../lib/messages.js';
+import { QUICK_RCVBUF_BYTES } from '../lib/quick-rcvbuf.js';
 import {
   frameHead,
   HEAD_BYTES,
@@ -153,12 +154,11 @@ function bindUdp(port: number, recvBufferSize: number): Promise<dgram.Socket> {
 
 /** TCP and UDP on one port, as VSOA does: the floor's quick socket gets the same receive buffer as ours. */
 async function listen(): Promise<number> {
-  const recvBufferSize = Number(process.env.BENCH_QUICK_RCVBUF ?? 4 * 1024 * 1024);
   for (let attempt = 0; ; attempt++) {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
     try {
-      udp = await bindUdp(port, recvBufferSize);
+      udp = await bindUdp(port, QUICK_RCVBUF_BYTES);
       return port;
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
