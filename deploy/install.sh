@@ -23,7 +23,7 @@
 # /etc/vsoa/robot-NAME.json), except the samples NAME=example.
 # Configuration files: a sample is installed when missing, and replaced on upgrade only when the
 # installed copy is still the previous sample byte for byte (recorded in the manifest below).
-# Kernel: /etc/sysctl.d/30-vsoa-edge.conf raises net.core.rmem_max to the 4 MiB a quick socket
+# Kernel: /etc/sysctl.d/30-vsoa-edge.conf raises net.core.rmem_max to the 32 MiB a quick socket
 # asks for, at every boot and (never lowering it) at once.
 set -euo pipefail
 umask 022

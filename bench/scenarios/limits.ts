@@ -135,7 +135,7 @@ const rpcZero: LimitRow = {
 // What the quick receivers ask for, and the cap.
 const QUICK_RCVBUF_ASKED = QUICK_RCVBUF_CHOSEN
   ? `${QUICK_RCVBUF_BYTES.toLocaleString('en-US')} B (BENCH_QUICK_RCVBUF)`
-  : '4 MiB (the default quickRecvBufferSize)';
+  : '32 MiB (the default quickRecvBufferSize)';
 const RMEM_MAX = readRmemMax();
 
 function readRmemMax(): string {

@@ -50,7 +50,7 @@ export interface ClientOptions {
    * VsoaError carrying `connectCode` makes connect() resolve that code.
    */
   resolve?: (url: string) => Promise<ResolvedUrl>;
-  /** SO_RCVBUF for the quick (UDP) socket, bytes (default 4 MiB; 0: the kernel default). */
+  /** SO_RCVBUF for the quick (UDP) socket, bytes (default 32 MiB; 0: the kernel default). */
   quickRecvBufferSize?: number;
   /**
    * Quick datagrams read per system call, 0..64 (default 0: Node reads them one at a time). A
