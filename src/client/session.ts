@@ -112,6 +112,7 @@ export class Session {
     if (!secure) {
       const udp = QuickSocket.create(net.isIPv6(host) ? 'udp6' : 'udp4', {
         recvBufferSize: settings.quickRecvBufferSize,
+        reportCap: 'received',
       });
       this.quick = new QuickSocket(
         udp,

@@ -17,9 +17,9 @@ export type QuickPacketHandler = (packet: Packet, from: dgram.RemoteInfo) => voi
 
 /**
  * The receive buffer a quick socket asks the kernel for (SO_RCVBUF), in bytes: 32 MiB, room for
- * about 500 packets of the largest size (65,507 B), some 8 ms of them flat out on loopback. The
+ * about 500 packets of the largest size (65,507 B), 6-8 ms of them flat out on loopback. The
  * kernel default (~208 KiB on Linux) holds three, and 4 MiB still lost 37-48% flat out beside two
- * busy loops in the bench (32 MiB: 0.1%): a receiver sharing its CPU is descheduled for whole
+ * busy loops in the bench (32 MiB: 0.1-4.5%): a receiver sharing its CPU is descheduled for whole
  * time slices. It is a cap, not an allocation: the kernel charges only what is queued. The
  * kernel caps the request at `net.core.rmem_max` (logged once per process); raise that sysctl
  * to get it. 0 keeps the kernel default.
@@ -32,6 +32,12 @@ const MAX_QUICK_RECV_BUFFER_SIZE = 1024 * 1024 * 1024;
 export interface QuickSocketOptions {
   /** SO_RCVBUF to request, bytes (default DEFAULT_QUICK_RECV_BUFFER_SIZE; 0: kernel default). */
   recvBufferSize?: number;
+  /**
+   * When a capped request is reported: 'bound' (a server: at start, where an operator looks) or
+   * 'received' (a client: at its first quick datagram, so a CLI call that never receives one
+   * does not warn about a buffer it does not use). Default 'bound'.
+   */
+  reportCap?: 'bound' | 'received';
 }
 
 /** What each socket asked for, so the granted size can be compared once it is bound. */
@@ -160,7 +166,8 @@ export class QuickSocket {
       ...(size > 0 ? { recvBufferSize: size } : {}),
     });
     requested.set(socket, size);
-    socket.once('listening', () => checkGranted(socket));
+    // A once listener: nothing is left on the receive path after the first datagram.
+    socket.once(options.reportCap === 'received' ? 'message' : 'listening', () => checkGranted(socket));
     return socket;
   }
 
