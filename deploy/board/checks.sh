@@ -277,14 +277,15 @@ check_7() {
   board systemctl stop demo-server.service
   board rm -f /etc/systemd/system/demo-server.service
   before=$(board sh -c 'ls -d /var/lib/private/vsoa-* /var/cache/private/vsoa-* 2>/dev/null' | tr '\n' ' ')
-  kept=$(board sha256sum /etc/vsoa.pos /etc/vsoa/position.json /etc/vsoa/robot-demo.json /etc/sysctl.d/30-vsoa-edge.conf)
+  local kept_files=(/etc/vsoa.pos /etc/vsoa/position.json /etc/vsoa/robot-demo.json /etc/sysctl.d/30-vsoa-edge.conf)
+  kept=$(board sha256sum "${kept_files[@]}")
   board /tmp/vsoa/deploy/install.sh --uninstall >"$OUT/uninstall.log" 2>&1 || { EV="--uninstall: exit $?"; return 1; }
   left=$(board sh -c 'ls -d /usr/local/bin/vsoa /etc/systemd/system/vsoa-*.service /etc/systemd/system/*.wants/vsoa-* /var/lib/private/vsoa-* /var/cache/private/vsoa-* /var/lib/vsoa-* /var/cache/vsoa-* 2>/dev/null' | tr '\n' ' ')
   [ -z "$left" ] || problems+=("left: $left")
   local loaded
   loaded=$(board systemctl list-units --all --plain --no-legend 'vsoa-*' | awk '$3 != "inactive" || $2 != "not-found"' | tr '\n' ' ')
   [ -z "$loaded" ] || problems+=("units still loaded: $loaded")
-  [ "$(board sha256sum /etc/vsoa.pos /etc/vsoa/position.json /etc/vsoa/robot-demo.json /etc/sysctl.d/30-vsoa-edge.conf 2>&1)" = "$kept" ] || problems+=('configuration not kept')
+  [ "$(board sha256sum "${kept_files[@]}" 2>&1)" = "$kept" ] || problems+=('configuration not kept')
   board /tmp/vsoa/deploy/install.sh --purge >"$OUT/purge.log" 2>&1 || problems+=("--purge: exit $?")
   left=$(board sh -c 'ls -d /etc/vsoa.pos /etc/vsoa /etc/sysctl.d/30-vsoa-edge.conf 2>/dev/null' | tr '\n' ' ')
   [ -z "$left" ] || problems+=("--purge left $left")

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Client, ConnectCode, Server } from '../../src/index.js';
-import { getLogger, setLogger } from '../../src/util/log.js';
-import { deferred, memoryLogger, onCleanup } from '../helpers/net.js';
+import { captureLogs, deferred, onCleanup } from '../helpers/net.js';
 import { sendUntilArrived } from '../interop/official.js';
 
 // Its own file: the capped report is made once per process.
@@ -9,11 +8,8 @@ const HUGE = 512 * 1024 * 1024; // above any net.core.rmem_max a test machine ha
 
 describe("a client's capped quick receive buffer", () => {
   it('is reported at the first quick datagram it receives, not at connect', async () => {
-    const memory = memoryLogger();
-    const before = getLogger();
-    setLogger(memory.logger);
-    onCleanup(() => setLogger(before));
-    const capped = () => memory.lines().filter((l) => String(l.msg).includes('capped'));
+    const lines = captureLogs();
+    const capped = () => lines().filter((l) => String(l.msg).includes('capped'));
 
     const server = new Server({ quickRecvBufferSize: 0 }); // the server's own socket asks for nothing
     await server.listen(0, '127.0.0.1');

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach } from 'vitest';
 import { Client, ConnectCode, Server, type ServerOptions } from '../../src/index.js';
+import { getLogger, setLogger } from '../../src/util/log.js';
 
 const cleanups: Array<() => unknown> = [];
 
@@ -55,6 +56,15 @@ export function collector<T>(count: number): { items: T[]; push: (item: T) => vo
     },
     done: promise,
   };
+}
+
+/** Makes a memoryLogger the library's logger for this test (restored after it); returns its lines. */
+export function captureLogs(): () => Array<Record<string, unknown>> {
+  const memory = memoryLogger();
+  const before = getLogger();
+  setLogger(memory.logger);
+  onCleanup(() => setLogger(before));
+  return memory.lines;
 }
 
 /** A pino logger that records its lines, for asserting on log output. */

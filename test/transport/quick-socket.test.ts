@@ -7,8 +7,8 @@ import {
   QuickSocket,
   quickRecvBufferSize,
 } from '../../src/transport/quick-socket.js';
-import { getLogger, moduleLogger, setLogger } from '../../src/util/log.js';
-import { memoryLogger, onCleanup } from '../helpers/net.js';
+import { moduleLogger } from '../../src/util/log.js';
+import { captureLogs, onCleanup } from '../helpers/net.js';
 
 const log = moduleLogger('test');
 
@@ -25,13 +25,10 @@ async function boundPair(recvBufferSize?: number) {
 describe('quick receive buffer', () => {
   // First in the file: the capped warning is logged once per process.
   it('logs once when the kernel capped the request', async () => {
-    const memory = memoryLogger();
-    const before = getLogger();
-    setLogger(memory.logger);
-    onCleanup(() => setLogger(before));
+    const lines = captureLogs();
     await boundPair(512 * 1024 * 1024);
     await boundPair(512 * 1024 * 1024);
-    const capped = memory.lines().filter((l) => String(l.msg).includes('capped'));
+    const capped = lines().filter((l) => String(l.msg).includes('capped'));
     expect(capped).toHaveLength(1);
     expect(capped[0]).toMatchObject({ requested: 512 * 1024 * 1024 });
   });
